@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/huskrt/husk/libcontainer"
+	"github.com/urfave/cli/v3"
+)
+
+func deleteCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "delete a container and everything it holds",
+		ArgsUsage: "<container-id>",
+		Description: `Delete removes a stopped or created container. A running container is
+refused unless --force, which kills it first.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running"},
+		},
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			c, err := loadContainer(cmd)
+			if errors.Is(err, libcontainer.ErrNotExist) && cmd.Bool("force") {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return c.Destroy(cmd.Bool("force"))
+		},
+	}
+}

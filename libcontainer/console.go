@@ -1,0 +1,121 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupConsole gives the workload a terminal (process.terminal): a pty
+// from the container's own devpts, its peer as stdio, controlling tty and
+// /dev/console, and its master sent to the console socket. It runs after
+// pivot_root, so /dev/pts is the container's devpts instance.
+func (s *initState) setupConsole() error {
+	if s.ic.ConsoleFd < 0 {
+		return nil
+	}
+	sock := os.NewFile(uintptr(s.ic.ConsoleFd), "console-socket")
+	defer sock.Close()
+	master, err := openPtmx()
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
+	}
+	defer master.Close()
+	// TIOCGPTPEER opens the peer through the master, not by a /dev/pts/N
+	// path that could be raced into a symlink (CVE-2025-52565).
+	peerFd, err := ioctlPeer(int(master.Fd()))
+	if err != nil {
+		return fmt.Errorf("process.terminal: TIOCGPTPEER: %w", err)
+	}
+	peer := os.NewFile(uintptr(peerFd), "pty-peer")
+	defer peer.Close()
+	p := s.cfg.Process
+	if p.ConsoleWidth > 0 || p.ConsoleHeight > 0 {
+		ws := &unix.Winsize{Row: p.ConsoleHeight, Col: p.ConsoleWidth}
+		if err := unix.IoctlSetWinsize(peerFd, unix.TIOCSWINSZ, ws); err != nil {
+			return fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	if err := bindConsole(peerFd); err != nil {
+		return fmt.Errorf("process.terminal: /dev/console: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(peerFd, fd, 0); err != nil {
+			return fmt.Errorf("process.terminal: dup pty to fd %d: %w", fd, err)
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("process.terminal: set controlling tty: %w", err)
+	}
+	rights := unix.UnixRights(int(master.Fd()))
+	if err := unix.Sendmsg(int(sock.Fd()), []byte("/dev/ptmx"), rights, nil, 0); err != nil {
+		return fmt.Errorf("process.terminal: send pty master to console socket: %w", err)
+	}
+	return nil
+}
+
+// openPtmx opens the container's /dev/pts/ptmx and checks that it is the
+// devpts multiplexer (char 5:2 on devpts), then unlocks the pty.
+func openPtmx() (*os.File, error) {
+	fd, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/pts/ptmx: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "/dev/pts/ptmx")
+	var st unix.Stat_t
+	var sfs unix.Statfs_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if sfs.Type != unix.DEVPTS_SUPER_MAGIC || st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 5 || unix.Minor(st.Rdev) != 2 {
+		f.Close()
+		return nil, fmt.Errorf("/dev/pts/ptmx is not the devpts ptmx")
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("unlockpt: %w", err)
+	}
+	return f, nil
+}
+
+// bindConsole bind-mounts the pty peer over /dev/console, from the fd onto
+// an fd: no path is resolved twice.
+func bindConsole(peerFd int) error {
+	dev, err := unix.Open("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dev)
+	if fd, err := unix.Openat(dev, "console", unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o600); err == nil {
+		unix.Close(fd)
+	}
+	target, err := unix.Openat(dev, "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(target)
+	tree, err := unix.OpenTree(peerFd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("open_tree pty: %w", err)
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount pty: %w", err)
+	}
+	return nil
+}
+
+// ioctlPeer is TIOCGPTPEER with open flags as the argument value.
+func ioctlPeer(master int) (int, error) {
+	fd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), uintptr(unix.TIOCGPTPEER), uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}

@@ -1,0 +1,257 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/huskrt/husk/libcontainer/configs"
+	"github.com/huskrt/husk/libcontainer/hooks"
+	"golang.org/x/sys/unix"
+)
+
+// Container is a container known to a Root. Its methods may be called from
+// any process; the ones that change the container take its lock.
+type Container struct {
+	id    string
+	dir   string
+	saved *savedState
+	// child is set only in the process that created the container while it
+	// is that process's child (or grandchild under a subreaper): Wait needs it.
+	child *initProcess
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.id }
+
+// Config returns the container's configuration as it was created.
+func (c *Container) Config() *configs.Config { return c.saved.Config }
+
+// Pid returns the host pid of the container's init (0 if never started).
+func (c *Container) Pid() int { return c.saved.InitPid }
+
+// Status returns the container's current status.
+func (c *Container) Status() Status { return statusOf(c.dir, c.saved) }
+
+// State returns the container's state, as `state` prints it.
+func (c *Container) State() *State {
+	st := c.Status()
+	pid := c.saved.InitPid
+	if st == Stopped {
+		pid = 0
+	}
+	cfg := c.saved.Config
+	return &State{
+		OCIVersion:  cfg.OCIVersion,
+		ID:          c.id,
+		Pid:         pid,
+		Status:      st,
+		Bundle:      c.saved.Bundle,
+		Rootfs:      cfg.Rootfs,
+		Created:     c.saved.Created,
+		Annotations: cfg.Annotations,
+		Owner:       c.saved.Owner,
+	}
+}
+
+// hookState is the OCI state JSON given to hooks on stdin.
+func (c *Container) hookState(status Status) []byte {
+	cfg := c.saved.Config
+	data, _ := json.Marshal(ociState{
+		OCIVersion:  cfg.OCIVersion,
+		ID:          c.id,
+		Status:      status,
+		Pid:         c.saved.InitPid,
+		Bundle:      c.saved.Bundle,
+		Annotations: cfg.Annotations,
+	})
+	return data
+}
+
+// Signal sends sig to the container's init. It fails with "container not
+// running" when init is gone, and never signals a reused pid: the pidfd is
+// opened first and the start time checked after.
+func (c *Container) Signal(sig unix.Signal) error {
+	fd, err := c.saved.openInitPidfd()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return errNotRunning
+		}
+		return fmt.Errorf("signal %d to pid %d: %w", sig, c.saved.InitPid, err)
+	}
+	return nil
+}
+
+// Start releases a created container's init to exec the workload, then
+// runs the poststart hooks. It returns once the workload has been exec'd.
+func (c *Container) Start() error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if st := c.Status(); st != Created {
+		return fmt.Errorf("cannot start a container that is %s (only a created one)", st)
+	}
+	if err := c.releaseInit(); err != nil {
+		return err
+	}
+	if err := hooks.Run("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
+		// runtime-spec lifecycle: a failing poststart hook is a warning.
+		warnf("%v", err)
+	}
+	return nil
+}
+
+// releaseInit opens exec.fifo for reading, which lets init's blocked open
+// for writing complete; init writes one byte, then keeps the fifo open until
+// its execve closes it (close-on-exec). EOF therefore means "exec'd"; any
+// text after the byte is init's error from the last steps.
+func (c *Container) releaseInit() error {
+	fifoPath := filepath.Join(c.dir, execFifoName)
+	fifo, err := os.OpenFile(fifoPath, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("start: open %s: %w", fifoPath, err)
+	}
+	defer fifo.Close()
+	pidfd, err := c.saved.openInitPidfd()
+	if err != nil {
+		return fmt.Errorf("start: init: %w", err)
+	}
+	defer unix.Close(pidfd)
+	out, err := readUntilExec(int(fifo.Fd()), pidfd)
+	// The fifo goes once init was released: from now on the status is
+	// "running" (or "stopped" if init died).
+	os.Remove(fifoPath)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if len(out) == 0 {
+		return errors.New("start: container init exited before it was released")
+	}
+	if len(out) > 1 {
+		return fmt.Errorf("start: %s", out[1:])
+	}
+	return nil
+}
+
+// readUntilExec reads the fifo until EOF, giving up if init dies before it
+// ever opened its end (then no EOF would come: a fifo reader sees no hangup
+// before a first writer).
+func readUntilExec(fifo, pidfd int) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, 4096)
+	opened := false
+	for {
+		fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return out, fmt.Errorf("poll exec.fifo: %w", err)
+		}
+		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
+			n, err := unix.Read(fifo, buf)
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				return out, fmt.Errorf("read exec.fifo: %w", err)
+			}
+			if n == 0 {
+				if opened {
+					return out, nil
+				}
+				// EOF before any writer is only possible after a writer
+				// came and went, which sets POLLHUP with data read first.
+				return out, nil
+			}
+			opened = true
+			out = append(out, buf[:n]...)
+			continue
+		}
+		if fds[1].Revents != 0 && !opened {
+			return out, nil
+		}
+		if fds[1].Revents != 0 {
+			// Init died after writing: drain what is left, then stop.
+			for {
+				n, err := unix.Read(fifo, buf)
+				if n <= 0 || err != nil {
+					return out, nil
+				}
+				out = append(out, buf[:n]...)
+			}
+		}
+	}
+}
+
+// Destroy deletes the container: a stopped one is removed; a created one is
+// killed and removed; a running or paused one only with force (SIGKILL
+// first). Poststop hooks run after the container is gone; their failure is
+// logged, not returned (runtime-spec lifecycle).
+func (c *Container) Destroy(force bool) error {
+	unlock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	switch st := c.Status(); st {
+	case Stopped:
+	case Created:
+		if err := c.killAndWait(); err != nil {
+			return err
+		}
+	default:
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.id, st)
+		}
+		if err := c.killAndWait(); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove state %s: %w", c.dir, err)
+	}
+	if err := hooks.Run("poststop", c.saved.Config.Hooks.Poststop, c.hookState(Stopped)); err != nil {
+		warnf("%v", err)
+	}
+	return nil
+}
+
+// killAndWait SIGKILLs init and waits until it has exited (a zombie counts:
+// its reaper may be slow).
+func (c *Container) killAndWait() error {
+	fd, err := c.saved.openInitPidfd()
+	if errors.Is(err, errNotRunning) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill init %d: %w", c.saved.InitPid, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(time.Until(deadline)/time.Millisecond))
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("wait for init %d: %w", c.saved.InitPid, err)
+		}
+		if n > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("init %d did not die after SIGKILL", c.saved.InitPid)
+		}
+	}
+}

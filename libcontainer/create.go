@@ -1,0 +1,350 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/huskrt/husk/libcontainer/configs"
+	"github.com/huskrt/husk/libcontainer/hooks"
+	"github.com/huskrt/husk/libcontainer/user"
+	"golang.org/x/sys/unix"
+)
+
+// InitArg is the argument with which the container's init is re-executed;
+// main must call Init when os.Args[1] == InitArg.
+const InitArg = "init"
+
+// CreateOptions are the per-invocation settings of Create.
+type CreateOptions struct {
+	// Bundle is the bundle directory (recorded in the state).
+	Bundle string
+	// ConsoleSocket is the path of an AF_UNIX socket that receives the
+	// pty master when the process has a terminal.
+	ConsoleSocket string
+	// ConsoleConn is an already connected console socket (used instead of
+	// ConsoleSocket, e.g. by `run` in the foreground).
+	ConsoleConn *os.File
+	// PreserveFDs passes the caller's fds 3 .. 3+PreserveFDs-1 to the
+	// workload at the same numbers.
+	PreserveFDs int
+	// NoNewKeyring keeps the caller's session keyring.
+	NoNewKeyring bool
+	// Stdio of init (and so of the workload); nil means the caller's.
+	Stdin, Stdout, Stderr *os.File
+	// Subreaper makes the caller a child subreaper, so Wait works even when
+	// init is a grandchild (namespaces joined through nsenter).
+	Subreaper bool
+}
+
+// Create creates a container from cfg and leaves its init waiting for
+// Start. On any error nothing is left: no process, no state directory.
+func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Container, err error) {
+	if err := CheckID(id); err != nil {
+		return nil, err
+	}
+	if cfg.Process == nil {
+		return nil, errors.New("create: config has no process")
+	}
+	if _, ok := cfg.Namespace(configs.NEWNS); !ok {
+		return nil, errors.New("create: linux.namespaces: a mount namespace is required")
+	}
+	dir := filepath.Join(r.dir, id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create %s: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	fifoPath := filepath.Join(dir, execFifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	// mkfifo honours the umask; init may run as a mapped uid that needs
+	// the "other" write bit.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("chmod exec fifo: %w", err)
+	}
+	if opts.Subreaper {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("set child subreaper: %w", err)
+		}
+	}
+
+	c = &Container{id: id, dir: dir, saved: &savedState{
+		ID:      id,
+		Bundle:  opts.Bundle,
+		Created: time.Now().UTC(),
+		Owner:   ownerName(),
+		Config:  cfg,
+	}}
+	p, err := startInit(c, fifoPath, opts)
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	if err := writeStateFile(dir, c.saved); err != nil {
+		p.kill()
+		return nil, fmt.Errorf("create: save state: %w", err)
+	}
+	c.child = p
+	return c, nil
+}
+
+// ownerName is the caller's user name from the host's /etc/passwd (the
+// state's "owner"); os/user is avoided to keep the binary small.
+func ownerName() string {
+	return user.NameFS(os.DirFS("/"), uint32(os.Getuid()))
+}
+
+// initProcess is the parent's handle on a container init it started.
+type initProcess struct {
+	cmd *exec.Cmd
+	// pid is the container init: cmd's process, or its child when the
+	// nsenter bootstrap forked.
+	pid int
+	// forked is true when init is not cmd's process but its child.
+	forked bool
+}
+
+func (p *initProcess) kill() {
+	if p.pid > 0 {
+		unix.Kill(p.pid, unix.SIGKILL)
+	}
+	if p.cmd.Process != nil {
+		p.cmd.Process.Kill()
+	}
+	if p.forked {
+		var ws unix.WaitStatus
+		unix.Wait4(p.pid, &ws, 0, nil)
+	}
+	p.cmd.Wait()
+}
+
+// startInit spawns the container's init and drives it until it waits on
+// exec.fifo, running the create-time hooks when it asks for them.
+func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess, error) {
+	cfg := c.saved.Config
+	plan, err := planNamespaces(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer plan.close()
+	if cfg.Process.Terminal && opts.ConsoleSocket == "" && opts.ConsoleConn == nil {
+		return nil, errors.New("process.terminal is true but no --console-socket was given")
+	}
+	self, err := sealedSelf()
+	if err != nil {
+		return nil, err
+	}
+	defer self.Close()
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+	parentSock, childSock, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer parentSock.Close()
+	defer childSock.Close()
+
+	var extra []*os.File
+	for i := 0; i < opts.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd-"+strconv.Itoa(3+i)))
+	}
+	syncFd := 3 + len(extra)
+	extra = append(extra, childSock, fifo)
+	consoleFd := -1
+	if cfg.Process.Terminal {
+		conn := opts.ConsoleConn
+		if conn == nil {
+			if conn, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
+				return nil, err
+			}
+			defer conn.Close()
+		}
+		consoleFd = 3 + len(extra)
+		extra = append(extra, conn)
+	}
+	// The bootstrap consumes its own variables (its sync fd included), so
+	// the Go side of init gets the sync fd under a name of its own.
+	env := []string{envInitSync + "=" + strconv.Itoa(syncFd)}
+	nsenterFdBase := 3 + len(extra)
+	env = append(env, plan.nsenterEnv(syncFd, nsenterFdBase)...)
+	extra = append(extra, plan.cJoins...)
+
+	cmd := &exec.Cmd{
+		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Args:       []string{"husk", InitArg},
+		Env:        env,
+		Stdin:      orStd(opts.Stdin, os.Stdin),
+		Stdout:     orStd(opts.Stdout, os.Stdout),
+		Stderr:     orStd(opts.Stderr, os.Stderr),
+		ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: plan.cloneFlags,
+			Setsid:     true,
+		},
+	}
+	if cfg.HasNewNamespace(configs.NEWUSER) {
+		cmd.SysProcAttr.UidMappings = idMaps(cfg.UIDMappings)
+		cmd.SysProcAttr.GidMappings = idMaps(cfg.GIDMappings)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	}
+	if err := plan.start(cmd); err != nil {
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	childSock.Close()
+	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, forked: plan.cFork}
+	if err := driveInit(c, p, newSyncPipe(parentSock), initConfig{
+		ID:             c.id,
+		Config:         cfg,
+		PreservedFDs:   opts.PreserveFDs,
+		FifoFd:         syncFd + 1,
+		ConsoleFd:      consoleFd,
+		NoNewKeyring:   opts.NoNewKeyring,
+		HasCreateHooks: len(cfg.Hooks.Prestart)+len(cfg.Hooks.CreateRuntime)+len(cfg.Hooks.CreateContainer) > 0,
+	}); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// driveInit sends init its config and answers it until it is ready.
+func driveInit(c *Container, p *initProcess, sync *syncPipe, ic initConfig) error {
+	if p.forked {
+		// The nsenter intermediate reports the real init, then exits.
+		var m syncMsg
+		if err := sync.recv(&m); err != nil || m.Type != msgPid {
+			if m.Type == msgError {
+				return errors.New(m.Msg)
+			}
+			return initExited(p)
+		}
+		p.pid = m.Pid
+		p.cmd.Wait()
+	}
+	if err := c.recordInit(p.pid); err != nil {
+		return err
+	}
+	ic.State = c.hookState(Creating)
+	if err := sync.send(ic); err != nil {
+		return err
+	}
+	for {
+		var m syncMsg
+		err := sync.recv(&m)
+		if errors.Is(err, io.EOF) {
+			return initExited(p)
+		}
+		if err != nil {
+			return err
+		}
+		switch m.Type {
+		case msgHooks:
+			st := c.hookState(Creating)
+			if err := hooks.Run("prestart", c.saved.Config.Hooks.Prestart, st); err != nil {
+				return err
+			}
+			if err := hooks.Run("createRuntime", c.saved.Config.Hooks.CreateRuntime, st); err != nil {
+				return err
+			}
+			if err := sync.send(syncMsg{Type: msgHooksDone}); err != nil {
+				return err
+			}
+		case msgReady:
+			return nil
+		case msgError:
+			return errors.New(m.Msg)
+		default:
+			return fmt.Errorf("sync: unexpected message %q from init", m.Type)
+		}
+	}
+}
+
+func (c *Container) recordInit(pid int) error {
+	start, _, err := processStartTime(pid)
+	if err != nil {
+		return fmt.Errorf("read init start time: %w", err)
+	}
+	c.saved.InitPid = pid
+	c.saved.InitStartTime = start
+	return nil
+}
+
+func initExited(p *initProcess) error {
+	if p.forked && p.pid != p.cmd.Process.Pid {
+		var ws unix.WaitStatus
+		unix.Wait4(p.pid, &ws, 0, nil)
+		return fmt.Errorf("container init exited before it was ready (%s)", describeWait(ws))
+	}
+	err := p.cmd.Wait()
+	if err == nil {
+		return errors.New("container init exited before it was ready (status 0)")
+	}
+	return fmt.Errorf("container init exited before it was ready: %w", err)
+}
+
+func describeWait(ws unix.WaitStatus) string {
+	if ws.Signaled() {
+		return "signal " + ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
+}
+
+func orStd(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+func idMaps(m []configs.IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+func socketPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// dialConsoleSocket connects to the engine's console socket (package net
+// is avoided to keep the binary small; this is one connect(2)).
+func dialConsoleSocket(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("--console-socket %s: socket: %w", path, err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("--console-socket %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}

@@ -1,0 +1,142 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/huskrt/husk/libcontainer/capabilities"
+	"github.com/huskrt/husk/libcontainer/hooks"
+	"github.com/huskrt/husk/libcontainer/user"
+	"golang.org/x/sys/unix"
+)
+
+// becomeUser switches to the workload's user, groups and capabilities,
+// enters its cwd and finds its executable. It runs after pivot_root, so
+// /etc/passwd and PATH are the container's.
+func (s *initState) becomeUser() error {
+	p := s.cfg.Process
+	uid, gid, groups := p.User.UID, p.User.GID, p.User.AdditionalGids
+	if p.User.Username != "" {
+		var err error
+		uid, gid, groups, err = lookupUsername(p.User.Username, groups)
+		if err != nil {
+			return fmt.Errorf("process.user.username: %w", err)
+		}
+	}
+	s.env = withHome(p.Env, uid)
+	path, err := lookPath(p.Args[0], s.env)
+	if err != nil {
+		return fmt.Errorf("process.args[0]: %w", err)
+	}
+	s.execPath = path
+	if err := capabilities.Apply(p.Capabilities, uid, gid, groups); err != nil {
+		return err
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	} else {
+		unix.Umask(0o022)
+	}
+	// chdir as the user, so permissions are the user's; then make sure the
+	// cwd is inside the container (CVE-2024-21626: a leaked fd as cwd
+	// would show up as a path outside the root).
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("process.cwd %s: %w", p.Cwd, err)
+	}
+	wd, err := unix.Getwd()
+	if err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd %s: resolves outside the container (%q): %v", p.Cwd, wd, err)
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("process.noNewPrivileges: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookupUsername resolves a user name with the container's /etc/passwd and
+// /etc/group ("/" is the container's root by now).
+func lookupUsername(name string, extra []uint32) (uid, gid uint32, groups []uint32, err error) {
+	uid, gid, groups, err = user.LookupUserFS(os.DirFS("/"), name)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	return uid, gid, append(groups, extra...), nil
+}
+
+// withHome adds HOME from the container's /etc/passwd when the
+// environment lacks it, as runc does.
+func withHome(env []string, uid uint32) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "HOME=") {
+			return env
+		}
+	}
+	home := user.HomeDirFS(os.DirFS("/"), uid)
+	return append(append([]string(nil), env...), "HOME="+home)
+}
+
+// lookPath finds file in the PATH of the workload's environment.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := isExecutable(file); err != nil {
+			return "", fmt.Errorf("exec %s: %w", file, err)
+		}
+		return file, nil
+	}
+	pathEnv := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if isExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", file)
+}
+
+func isExecutable(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	return unix.Access(path, unix.X_OK)
+}
+
+// execWorkload runs the startContainer hooks and execs the workload. Only
+// the preserved fds survive the exec: every other fd is close-on-exec.
+func (s *initState) execWorkload() error {
+	if err := hooks.Run("startContainer", s.cfg.Hooks.StartContainer, stateWithStatus(s.state, Created)); err != nil {
+		return err
+	}
+	if s.proc != nil {
+		s.proc.Close()
+	}
+	first := uint(3 + s.ic.PreservedFDs)
+	if err := unix.CloseRange(first, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	p := s.cfg.Process
+	if err := syscall.Exec(s.execPath, p.Args, s.env); err != nil {
+		return fmt.Errorf("exec %s: %w", s.execPath, err)
+	}
+	return nil
+}
+
+func setrlimit(resource int, soft, hard uint64) error {
+	return syscall.Setrlimit(resource, &syscall.Rlimit{Cur: soft, Max: hard})
+}

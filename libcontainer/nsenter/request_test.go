@@ -1,0 +1,52 @@
+package nsenter
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/huskrt/husk/libcontainer/configs"
+	"golang.org/x/sys/unix"
+)
+
+func TestRequestEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		req  Request
+		want []string
+	}{{
+		name: "minimal",
+		req:  Request{SyncFD: 3},
+		want: []string{"_HUSK_NSENTER=1", "_HUSK_SYNCFD=3"},
+	}, {
+		name: "everything",
+		req: Request{
+			SyncFD:      5,
+			JoinFDs:     []int{6, 7},
+			Unshare:     unix.CLONE_NEWUTS | unix.CLONE_NEWPID,
+			Fork:        true,
+			TimeOffsets: "monotonic 5 0\n",
+		},
+		want: []string{
+			"_HUSK_NSENTER=1", "_HUSK_SYNCFD=5", "_HUSK_SETNS=6,7",
+			"_HUSK_UNSHARE=603979776", "_HUSK_FORK=1", "_HUSK_TIMENS_OFFSETS=monotonic 5 0\n",
+		},
+	}}
+	for _, tt := range tests {
+		if got := tt.req.Env(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: Env() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestFormatTimeOffsets(t *testing.T) {
+	got := FormatTimeOffsets(map[string]configs.TimeOffset{
+		"monotonic": {Secs: 5, Nanosecs: 7},
+		"boottime":  {Secs: -10},
+	})
+	if want := "boottime -10 0\nmonotonic 5 7\n"; got != want {
+		t.Errorf("FormatTimeOffsets = %q, want %q", got, want)
+	}
+	if got := FormatTimeOffsets(nil); got != "" {
+		t.Errorf("FormatTimeOffsets(nil) = %q, want empty", got)
+	}
+}

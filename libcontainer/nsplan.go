@@ -1,0 +1,198 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+
+	"github.com/huskrt/husk/libcontainer/configs"
+	"github.com/huskrt/husk/libcontainer/nsenter"
+	"golang.org/x/sys/unix"
+)
+
+// nsPlan says how each namespace of a container comes to be:
+//
+//   - new namespaces are created by clone(2) flags (cloneFlags) — except
+//     when a user namespace is joined: then they must be owned by it and
+//     are unshared by the nsenter bootstrap after the join (cUnshare);
+//   - joined net, ipc, uts, pid, cgroup and time namespaces are entered by
+//     this process on a locked OS thread just before the clone (setns of
+//     these is per-thread and allowed in a multithreaded process); the
+//     thread is thrown away afterwards;
+//   - a new time namespace is unshared by the nsenter bootstrap, which
+//     writes its offsets and forks (offsets are writable only by the
+//     thread-group leader, before any process enters the namespace);
+//   - joined user and mount namespaces can only be entered while single-
+//     threaded: the nsenter C bootstrap does it in the new process before
+//     the Go runtime starts (cJoins).
+type nsPlan struct {
+	cloneFlags  uintptr
+	threadJoins []nsFile
+	// newTime is only used while planning: a new time namespace always
+	// ends up in cUnshare.
+	newTime     bool
+	timeOffsets map[string]configs.TimeOffset
+	cJoins      []*os.File
+	cUnshare    uintptr
+	cFork       bool
+}
+
+type nsFile struct {
+	t configs.NamespaceType
+	f *os.File
+}
+
+var errNsType = errors.New("wrong namespace type")
+
+func cloneFlag(t configs.NamespaceType) uintptr {
+	switch t {
+	case configs.NEWPID:
+		return unix.CLONE_NEWPID
+	case configs.NEWNET:
+		return unix.CLONE_NEWNET
+	case configs.NEWNS:
+		return unix.CLONE_NEWNS
+	case configs.NEWIPC:
+		return unix.CLONE_NEWIPC
+	case configs.NEWUTS:
+		return unix.CLONE_NEWUTS
+	case configs.NEWUSER:
+		return unix.CLONE_NEWUSER
+	case configs.NEWCGROUP:
+		return unix.CLONE_NEWCGROUP
+	case configs.NEWTIME:
+		return unix.CLONE_NEWTIME
+	}
+	return 0
+}
+
+// openNsPath opens a namespace file and checks it is of the wanted type.
+func openNsPath(ns configs.Namespace) (*os.File, error) {
+	f, err := os.OpenFile(ns.Path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("linux.namespaces: %s path: %w", ns.Type, err)
+	}
+	got, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("linux.namespaces: %s path %s is not a namespace file: %w", ns.Type, ns.Path, err)
+	}
+	if uintptr(got) != cloneFlag(ns.Type) {
+		f.Close()
+		return nil, fmt.Errorf("linux.namespaces: %s path %s: %w", ns.Type, ns.Path, errNsType)
+	}
+	return f, nil
+}
+
+func planNamespaces(cfg *configs.Config) (plan *nsPlan, err error) {
+	plan = &nsPlan{timeOffsets: cfg.TimeOffsets}
+	defer func() {
+		if err != nil {
+			plan.close()
+		}
+	}()
+	userNs, _ := cfg.Namespace(configs.NEWUSER)
+	joinUser := userNs.Type != "" && userNs.Path != ""
+	var newFlags uintptr
+	for _, t := range configs.AllNamespaceTypes() {
+		ns, ok := cfg.Namespace(t)
+		if !ok {
+			continue
+		}
+		if ns.Path == "" {
+			if t == configs.NEWTIME {
+				plan.newTime = true
+				continue
+			}
+			newFlags |= cloneFlag(t)
+			continue
+		}
+		f, err := openNsPath(ns)
+		if err != nil {
+			return nil, err
+		}
+		if t == configs.NEWUSER || t == configs.NEWNS {
+			plan.cJoins = append(plan.cJoins, f)
+		} else {
+			plan.threadJoins = append(plan.threadJoins, nsFile{t: t, f: f})
+		}
+	}
+	if !joinUser && !plan.newTime {
+		plan.cloneFlags = newFlags
+		return plan, nil
+	}
+	if !joinUser {
+		// Time namespace offsets can only be written by the thread-group
+		// leader for its children (/proc/PID/timens_offsets), so the
+		// bootstrap unshares it, writes them and forks; a new pid
+		// namespace must come with it so the grandchild is its pid 1.
+		plan.cloneFlags = newFlags &^ unix.CLONE_NEWPID
+		plan.cUnshare = unix.CLONE_NEWTIME | newFlags&unix.CLONE_NEWPID
+		plan.newTime = false
+		plan.cFork = true
+		return plan, nil
+	}
+	// New namespaces must belong to the joined user namespace: the
+	// bootstrap unshares them after the join, and forks when pid or time
+	// namespaces (which only apply to children) are among them.
+	plan.cUnshare = newFlags
+	if plan.newTime {
+		plan.cUnshare |= unix.CLONE_NEWTIME
+		plan.newTime = false
+	}
+	plan.cFork = plan.cUnshare&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0
+	return plan, nil
+}
+
+// nsenterEnv is the environment for the nsenter bootstrap (nil when it
+// is not needed); the join fds will be at base, base+1, ... in the child.
+func (p *nsPlan) nsenterEnv(syncFd, base int) []string {
+	if len(p.cJoins) == 0 && p.cUnshare == 0 {
+		return nil
+	}
+	req := nsenter.Request{SyncFD: syncFd, Unshare: p.cUnshare, Fork: p.cFork}
+	for i := range p.cJoins {
+		req.JoinFDs = append(req.JoinFDs, base+i)
+	}
+	if p.cUnshare&unix.CLONE_NEWTIME != 0 && len(p.timeOffsets) > 0 {
+		req.TimeOffsets = nsenter.FormatTimeOffsets(p.timeOffsets)
+	}
+	return req.Env()
+}
+
+// start starts cmd. When namespaces must be joined from this side, it
+// does so on a dedicated, locked OS thread that
+// forks the child and is then discarded (never unlocked), so no other
+// goroutine ever runs in the changed namespaces.
+func (p *nsPlan) start(cmd *exec.Cmd) error {
+	if len(p.threadJoins) == 0 {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// No UnlockOSThread: the thread exits with this goroutine.
+		errc <- p.startOnThisThread(cmd)
+	}()
+	return <-errc
+}
+
+func (p *nsPlan) startOnThisThread(cmd *exec.Cmd) error {
+	for _, j := range p.threadJoins {
+		if err := unix.Setns(int(j.f.Fd()), int(cloneFlag(j.t))); err != nil {
+			return fmt.Errorf("join %s namespace: %w", j.t, err)
+		}
+	}
+	return cmd.Start()
+}
+
+func (p *nsPlan) close() {
+	for _, j := range p.threadJoins {
+		j.f.Close()
+	}
+	for _, f := range p.cJoins {
+		f.Close()
+	}
+}

@@ -1,0 +1,96 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/huskrt/husk/libcontainer/configs"
+	"github.com/huskrt/husk/libcontainer/procfs"
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// defaultRootPropagation is applied to "/" when the config sets none: mounts
+// from the host still show up, but nothing done here goes back to it.
+const defaultRootPropagation = unix.MS_SLAVE | unix.MS_REC
+
+// Prepare builds the container's filesystem under cfg.Rootfs, before the
+// pivot: it sets the propagation of "/", makes cfg.Rootfs a mount point,
+// mounts cfg.Mounts in order and, unless /dev is bind-mounted from
+// elsewhere, creates the device nodes and /dev symlinks. proc must be a
+// handle opened in this mount namespace; it is used to mount onto
+// descriptors.
+func Prepare(cfg *configs.Config, proc *procfs.Handle) error {
+	if !filepath.IsAbs(cfg.Rootfs) {
+		return fmt.Errorf("rootfs %q is not an absolute path", cfg.Rootfs)
+	}
+	propagation := cfg.RootPropagation
+	if propagation == 0 {
+		propagation = defaultRootPropagation
+	}
+	if err := unix.Mount("", "/", "", propagation, ""); err != nil {
+		return fmt.Errorf("set propagation %#x of /: %w", propagation, err)
+	}
+	if err := makeParentMountPrivate(cfg.Rootfs, proc); err != nil {
+		return err
+	}
+	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
+	}
+	rootFd, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open rootfs", Path: cfg.Rootfs, Err: err}
+	}
+	root := os.NewFile(uintptr(rootFd), cfg.Rootfs)
+	defer root.Close()
+
+	mt := &mounter{root: root, proc: proc}
+	for i := range cfg.Mounts {
+		m := &cfg.Mounts[i]
+		if err := mt.mountOne(m); err != nil {
+			what := m.Type
+			if m.IsBind() {
+				what = m.Source
+			}
+			return fmt.Errorf("mount %s on %s: %w", what, m.Destination, err)
+		}
+	}
+	if needsDevSetup(cfg) {
+		if err := mt.setupDev(cfg); err != nil {
+			return fmt.Errorf("set up /dev: %w", err)
+		}
+	}
+	return nil
+}
+
+// makeParentMountPrivate makes the mount that holds rootfs private if it is
+// shared: pivot_root refuses a shared parent, and binding rootfs onto itself
+// under a shared mount would propagate that bind to the host.
+func makeParentMountPrivate(rootfs string, proc *procfs.Handle) error {
+	f, err := proc.Open("self/mountinfo", unix.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	mounts, err := mountinfo.GetMountsFromReader(f, mountinfo.ParentsFilter(rootfs))
+	if err != nil {
+		return fmt.Errorf("read /proc/self/mountinfo: %w", err)
+	}
+	var parent *mountinfo.Info
+	for _, m := range mounts {
+		// The longest mount point wins; of equal ones the later, which is
+		// mounted on top.
+		if parent == nil || len(m.Mountpoint) >= len(parent.Mountpoint) {
+			parent = m
+		}
+	}
+	if parent == nil || !strings.Contains(parent.Optional, "shared:") {
+		return nil
+	}
+	if err := unix.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s (parent mount of the rootfs) private: %w", parent.Mountpoint, err)
+	}
+	return nil
+}

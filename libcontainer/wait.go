@@ -1,0 +1,76 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotChild is returned by Wait on a container this process did not
+// create (or created detached).
+var ErrNotChild = errors.New("container init is not a child of this process")
+
+// Wait waits for the container's init to exit and returns its status the
+// way a shell reports it: the exit code, or 128+N when killed by signal N.
+// Only the process that created the container can wait for it.
+func (c *Container) Wait() (int, error) {
+	if c.child == nil {
+		return -1, ErrNotChild
+	}
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(c.child.pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("wait for init %d: %w", c.child.pid, err)
+		}
+		if !c.child.forked {
+			// os/exec must not wait for it again.
+			c.child.cmd.Process.Release()
+		}
+		c.child = nil
+		return exitCode(ws), nil
+	}
+}
+
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// ForwardSignals relays the signals a foreground runtime receives to the
+// container's init until stop is called. SIGCHLD is left alone (Wait
+// needs it), SIGWINCH is for the console proxy, SIGPIPE is ours.
+func (c *Container) ForwardSignals() (stop func()) {
+	sigc := make(chan os.Signal, 32)
+	signal.Notify(sigc)
+	signal.Ignore(unix.SIGPIPE)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-sigc:
+				sig, ok := s.(unix.Signal)
+				if !ok || sig == unix.SIGCHLD || sig == unix.SIGWINCH || sig == unix.SIGURG {
+					continue
+				}
+				if err := c.Signal(sig); err != nil && !errors.Is(err, errNotRunning) {
+					warnf("forward signal %s: %v", sig, err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigc)
+		close(done)
+	}
+}

@@ -1,0 +1,155 @@
+// Command husk is a low-level OCI container runtime with runc's command
+// line: engines (containerd, Podman, CRI-O) can call it exactly as they
+// call runc. All container logic lives in package libcontainer; this
+// package only parses flags, prints and logs.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/huskrt/husk/libcontainer"
+	_ "github.com/huskrt/husk/libcontainer/nsenter"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v3"
+)
+
+// Set by the Makefile with -ldflags -X.
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
+
+const defaultRoot = "/run/husk"
+
+// exitError carries a process exit status out of an Action (`run`'s
+// container status, `exec` failures as 255) without an error message.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	// The container's init is this binary re-executed: it must not parse
+	// flags or set anything up before libcontainer.Init takes over.
+	if len(os.Args) > 1 && os.Args[1] == libcontainer.InitArg {
+		libcontainer.Init()
+	}
+	os.Exit(runMain(os.Args))
+}
+
+func runMain(args []string) int {
+	app := newApp()
+	err := app.Run(context.Background(), args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	logFatal(err)
+	return 1
+}
+
+func newApp() *cli.Command {
+	return &cli.Command{
+		Name:  "husk",
+		Usage: "a low-level OCI container runtime",
+		Description: `husk runs containers from OCI bundles: a directory with a config.json
+and a root filesystem. Its commands, flags, exit codes and output are those of runc.`,
+		Version:                   versionText(),
+		EnableShellCompletion:     false,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.StringFlag{Name: "log", Usage: "write the runtime's log to `FILE` (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "root", Value: defaultRoot, Usage: "state directory of the containers"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd to manage cgroups (not supported yet)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
+			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "path to criu (checkpoint is not supported)"},
+		},
+		Before: setupGlobal,
+		Commands: []*cli.Command{
+			createCommand(),
+			deleteCommand(),
+			featuresCommand(),
+			killCommand(),
+			listCommand(),
+			runCommand(),
+			specCommand(),
+			startCommand(),
+			stateCommand(),
+		},
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+	}
+}
+
+func versionText() string {
+	goVersion := runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.GoVersion != "" {
+		goVersion = bi.GoVersion
+	}
+	lines := []string{version}
+	if commit != "" {
+		lines = append(lines, "commit: "+commit)
+	}
+	lines = append(lines, "spec: "+specs.Version, "go: "+goVersion)
+	return strings.Join(lines, "\n")
+}
+
+// setupGlobal validates the global flags and points the logger at --log.
+func setupGlobal(ctx context.Context, cmd *cli.Command) (context.Context, error) {
+	format := cmd.String("log-format")
+	if format != "text" && format != "json" {
+		return ctx, fmt.Errorf("--log-format: unknown format %q (text or json)", format)
+	}
+	switch cmd.String("rootless") {
+	case "true", "false", "auto":
+	default:
+		return ctx, fmt.Errorf("--rootless: invalid value %q (true, false or auto)", cmd.String("rootless"))
+	}
+	if err := setupLogging(cmd.String("log"), format, cmd.Bool("debug")); err != nil {
+		return ctx, err
+	}
+	if cmd.Bool("systemd-cgroup") {
+		return ctx, errors.New("--systemd-cgroup: systemd cgroup management is not supported yet")
+	}
+	return ctx, nil
+}
+
+func openRoot(cmd *cli.Command) (*libcontainer.Root, error) {
+	return libcontainer.OpenRoot(cmd.String("root"))
+}
+
+// containerID returns the single ID argument of a command.
+func containerID(cmd *cli.Command) (string, error) {
+	if cmd.Args().Len() < 1 {
+		return "", fmt.Errorf("%s: container id cannot be empty", cmd.Name)
+	}
+	if cmd.Args().Len() > 1 && cmd.Name != "kill" {
+		return "", fmt.Errorf("%s: expected 1 argument, got %d", cmd.Name, cmd.Args().Len())
+	}
+	return cmd.Args().First(), nil
+}
+
+func loadContainer(cmd *cli.Command) (*libcontainer.Container, error) {
+	id, err := containerID(cmd)
+	if err != nil {
+		return nil, err
+	}
+	root, err := openRoot(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return root.Load(id)
+}
+
+func debugf(format string, args ...any) { slog.Debug(fmt.Sprintf(format, args...)) }

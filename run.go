@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/huskrt/husk/libcontainer"
+	"github.com/urfave/cli/v3"
+)
+
+func runCommand() *cli.Command {
+	flags := append(createFlags(),
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container is started"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not make husk a child subreaper"},
+	)
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "create and start a container, and wait for it",
+		ArgsUsage: "<container-id>",
+		Description: `Run creates and starts the container. In the foreground it forwards signals,
+waits, exits with the container's status (128+N when killed by signal N) and
+deletes the container unless --keep.`,
+		Flags:  flags,
+		Action: runAction,
+	}
+}
+
+func runAction(_ context.Context, cmd *cli.Command) error {
+	id, err := containerID(cmd)
+	if err != nil {
+		return err
+	}
+	detach := cmd.Bool("detach")
+	if detach && cmd.Bool("keep") {
+		return errors.New("run: --keep and --detach cannot be used together")
+	}
+	opts := libcontainer.CreateOptions{Subreaper: !detach && !cmd.Bool("no-subreaper")}
+	var tty *ttyProxy
+	if !detach && cmd.String("console-socket") == "" {
+		// A foreground container with a terminal gets its pty master over
+		// a private socket; husk proxies it to its own stdio.
+		if tty, err = newTTYProxy(); err != nil {
+			return err
+		}
+		defer tty.close()
+		opts.ConsoleConn = tty.childEnd
+	}
+	c, err := createContainer(cmd, id, opts)
+	if err != nil {
+		return err
+	}
+	if tty != nil && c.Config().Process.Terminal {
+		if err := tty.start(); err != nil {
+			c.Destroy(true)
+			return err
+		}
+	}
+	if detach {
+		if err := c.Start(); err != nil {
+			c.Destroy(true)
+			return err
+		}
+		return nil
+	}
+	stopSignals := c.ForwardSignals()
+	if err := c.Start(); err != nil {
+		stopSignals()
+		c.Destroy(true)
+		return err
+	}
+	code, err := c.Wait()
+	stopSignals()
+	if tty != nil {
+		tty.finish()
+	}
+	if !cmd.Bool("keep") {
+		if derr := c.Destroy(true); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return &exitError{code: code}
+}
