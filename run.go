@@ -50,7 +50,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	if tty != nil && c.Config().Process.Terminal {
+	if p := c.Config().Process; tty != nil && p != nil && p.Terminal {
 		if err := tty.start(); err != nil {
 			c.Destroy(true)
 			return err

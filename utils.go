@@ -81,7 +81,7 @@ func createContainer(cmd *cli.Command, id string, opts libcontainer.CreateOption
 	if preserve < 0 {
 		return nil, fmt.Errorf("--preserve-fds: must not be negative")
 	}
-	if n := listenFDs(); n > 0 {
+	if n := listenFDs(); n > 0 && cfg.Process != nil {
 		cfg.Process.Env = append(cfg.Process.Env, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
 		preserve += n
 	}

@@ -103,8 +103,9 @@ func (c *Container) Start() error {
 	if err := c.releaseInit(); err != nil {
 		return err
 	}
-	if err := hooks.Run("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
-		// runtime-spec lifecycle: a failing poststart hook is a warning.
+	// runtime-spec lifecycle: a failing poststart hook is a warning and
+	// the remaining hooks still run.
+	for _, err := range hooks.RunAll("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)) {
 		warnf("%v", err)
 	}
 	return nil
@@ -193,9 +194,8 @@ func readUntilExec(fifo, pidfd int) ([]byte, error) {
 	}
 }
 
-// Destroy deletes the container: a stopped one is removed; a created one is
-// killed and removed; a running or paused one only with force (SIGKILL
-// first). Poststop hooks run after the container is gone; their failure is
+// Destroy deletes the container: a stopped one is removed; a created,
+// running or paused one only with force (SIGKILL first). Poststop hooks run after the container is gone; their failure is
 // logged, not returned (runtime-spec lifecycle).
 func (c *Container) Destroy(force bool) error {
 	unlock, err := lockDir(c.dir)
@@ -203,12 +203,10 @@ func (c *Container) Destroy(force bool) error {
 		return err
 	}
 	defer unlock()
+	// runtime-spec: deleting a container that is not stopped MUST fail
+	// and have no effect; force kills it first (runc's delete -f).
 	switch st := c.Status(); st {
 	case Stopped:
-	case Created:
-		if err := c.killAndWait(); err != nil {
-			return err
-		}
 	default:
 		if !force {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.id, st)
@@ -220,7 +218,7 @@ func (c *Container) Destroy(force bool) error {
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove state %s: %w", c.dir, err)
 	}
-	if err := hooks.Run("poststop", c.saved.Config.Hooks.Poststop, c.hookState(Stopped)); err != nil {
+	for _, err := range hooks.RunAll("poststop", c.saved.Config.Hooks.Poststop, c.hookState(Stopped)) {
 		warnf("%v", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/huskrt/husk/libcontainer/capabilities"
 	"github.com/huskrt/husk/libcontainer/configs"
 	"github.com/huskrt/husk/libcontainer/hooks"
 	"github.com/huskrt/husk/libcontainer/user"
@@ -48,12 +49,6 @@ type CreateOptions struct {
 func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Container, err error) {
 	if err := CheckID(id); err != nil {
 		return nil, err
-	}
-	if cfg.Process == nil {
-		return nil, errors.New("create: config has no process")
-	}
-	if _, ok := cfg.Namespace(configs.NEWNS); !ok {
-		return nil, errors.New("create: linux.namespaces: a mount namespace is required")
 	}
 	dir := filepath.Join(r.dir, id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
@@ -146,9 +141,17 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		return nil, err
 	}
 	defer plan.close()
-	if cfg.Process.Terminal && opts.ConsoleSocket == "" && opts.ConsoleConn == nil {
+	terminal := cfg.Process != nil && cfg.Process.Terminal
+	if terminal && opts.ConsoleSocket == "" && opts.ConsoleConn == nil {
 		return nil, errors.New("process.terminal is true but no --console-socket was given")
 	}
+	// No fd of the caller may reach the container (CVE-2016-9962,
+	// CVE-2024-21626): everything above the preserved fds is made
+	// close-on-exec before init is spawned.
+	if err := unix.CloseRange(uint(3+opts.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	dropUnavailableCaps(cfg.Process)
 	self, err := sealedSelf()
 	if err != nil {
 		return nil, err
@@ -173,7 +176,7 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	syncFd := 3 + len(extra)
 	extra = append(extra, childSock, fifo)
 	consoleFd := -1
-	if cfg.Process.Terminal {
+	if terminal {
 		conn := opts.ConsoleConn
 		if conn == nil {
 			if conn, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
@@ -347,4 +350,37 @@ func dialConsoleSocket(path string) (*os.File, error) {
 		return nil, fmt.Errorf("--console-socket %s: %w", path, err)
 	}
 	return os.NewFile(uintptr(fd), path), nil
+}
+
+// dropUnavailableCaps removes from the process's capability sets those
+// that this runtime does not hold in its own bounding set: init could not
+// grant them (capset fails with EPERM), as on hosts that run husk with a
+// reduced bounding set. Each is reported as a warning; a container never
+// gets more than asked for.
+func dropUnavailableCaps(p *configs.Process) {
+	if p == nil || p.Capabilities == nil {
+		return
+	}
+	missing := map[int]bool{}
+	keep := func(set []int) []int {
+		out := set[:0:0]
+		for _, c := range set {
+			held, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+			if err == nil && held == 0 {
+				missing[c] = true
+				continue
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	caps := p.Capabilities
+	caps.Bounding = keep(caps.Bounding)
+	caps.Effective = keep(caps.Effective)
+	caps.Permitted = keep(caps.Permitted)
+	caps.Inheritable = keep(caps.Inheritable)
+	caps.Ambient = keep(caps.Ambient)
+	for c := range missing {
+		warnf("process.capabilities: %s is not in the runtime's bounding set; not granted", capabilities.Name(c))
+	}
 }

@@ -66,8 +66,8 @@ func runInit(sync *syncPipe) error {
 	if err := sync.recv(&ic); err != nil {
 		return fmt.Errorf("init: read config: %w", err)
 	}
-	if ic.Config == nil || ic.Config.Process == nil {
-		return errors.New("init: config without process")
+	if ic.Config == nil {
+		return errors.New("init: no config")
 	}
 	s := &initState{sync: sync, ic: ic, cfg: ic.Config, state: ic.State}
 	// Not dumpable: other processes in the container cannot ptrace us or
@@ -124,26 +124,40 @@ func (s *initState) setup() error {
 		return fmt.Errorf("init: %w", err)
 	}
 	s.proc = proc
-	if err := rootfs.Prepare(cfg, proc); err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+	_, mountNs := cfg.Namespace(configs.NEWNS)
+	if mountNs {
+		if err := rootfs.Prepare(cfg, proc); err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
 	}
 	if err := s.createHooks(); err != nil {
 		return err
 	}
-	if err := rootfs.Enter(cfg); err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+	if mountNs {
+		if err := rootfs.Enter(cfg); err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
+	} else if err := chrootOnly(cfg.Rootfs); err != nil {
+		return err
 	}
 	if err := s.setupConsole(); err != nil {
 		return err
 	}
-	if err := rootfs.Finish(cfg, proc); err != nil {
-		return fmt.Errorf("rootfs: %w", err)
+	if mountNs {
+		if err := rootfs.Finish(cfg, proc); err != nil {
+			return fmt.Errorf("rootfs: %w", err)
+		}
 	}
 	if err := s.setupNames(); err != nil {
 		return err
 	}
 	if err := s.setupSysctl(); err != nil {
 		return err
+	}
+	if cfg.Process == nil {
+		// Allowed at create; `start` will fail (runtime-spec: start
+		// MUST generate an error when process is not set).
+		return nil
 	}
 	if p := cfg.Process.OOMScoreAdj; p != nil {
 		if err := proc.WriteFile("self/oom_score_adj", []byte(strconv.Itoa(*p))); err != nil {
@@ -252,4 +266,17 @@ func (s *initState) release(fifo *os.File) error {
 	// Reaching here means the exec (or a step before it) failed.
 	fifo.Write([]byte(err.Error()))
 	return err
+}
+
+// chrootOnly is the rootfs step of a container without a mount namespace
+// (it shares the runtime's): no mount may be made, so the process is only
+// confined to the rootfs with chroot, as runc does.
+func chrootOnly(rootfs string) error {
+	if err := unix.Chroot(rootfs); err != nil {
+		return fmt.Errorf("rootfs: chroot %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("rootfs: chdir /: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -120,6 +121,9 @@ func isExecutable(path string) error {
 // execWorkload runs the startContainer hooks and execs the workload. Only
 // the preserved fds survive the exec: every other fd is close-on-exec.
 func (s *initState) execWorkload() error {
+	if s.cfg.Process == nil {
+		return errors.New("process: not set in config.json; nothing to start")
+	}
 	if err := hooks.Run("startContainer", s.cfg.Hooks.StartContainer, stateWithStatus(s.state, Created)); err != nil {
 		return err
 	}

@@ -145,6 +145,9 @@ func convertDevices(devices []specs.LinuxDevice) []configs.Device {
 			Minor:    device.Minor,
 			FileMode: defaultDeviceMode,
 		}
+		if converted.Type == 'p' {
+			converted.Major, converted.Minor = 0, 0
+		}
 		if device.FileMode != nil {
 			converted.FileMode = uint32(*device.FileMode)
 		}
@@ -191,6 +194,9 @@ func convertHookList(hooks []specs.Hook) []configs.Hook {
 
 // convertProcess converts a validated process.
 func convertProcess(process *specs.Process) *configs.Process {
+	if process == nil {
+		return nil
+	}
 	converted := &configs.Process{
 		Args:     slices.Clone(process.Args),
 		Env:      slices.Clone(process.Env),

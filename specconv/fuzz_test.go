@@ -41,8 +41,8 @@ func FuzzLoadAndValidate(f *testing.F) {
 		if (validateErr == nil) != (convertErr == nil) {
 			t.Fatalf("Validate = %v but Convert = %v", validateErr, convertErr)
 		}
-		if convertErr == nil && (config == nil || config.Process == nil) {
-			t.Fatal("Convert succeeded without a process")
+		if convertErr == nil && (config == nil || (config.Process == nil) != (spec.Process == nil)) {
+			t.Fatal("Convert lost or invented the process")
 		}
 	})
 }

@@ -138,10 +138,10 @@ func validateRoot(root *specs.Root, bundle string) *Error {
 }
 
 // validateProcess checks the container's init process. The spec lets
-// process be absent, but only for a config that will never be started.
+// process be absent: such a container can be created, but `start` fails.
 func validateProcess(process *specs.Process) *Error {
 	if process == nil {
-		return fieldError("process", "must be set to create a container")
+		return nil
 	}
 	if len(process.Args) == 0 {
 		return fieldError("process.args", "must not be empty")
@@ -261,8 +261,10 @@ func validateNames(spec *specs.Spec, namespaces namespaceSet) *Error {
 		if name.value == "" {
 			continue
 		}
-		if !namespaces.isNew(specs.UTSNamespace) {
-			return fieldError(name.path, "requires a new uts namespace")
+		// A joined uts namespace is fine: the name is set in it, as
+		// config.md says ("may be the runtime UTS namespace" otherwise).
+		if !namespaces.has(specs.UTSNamespace) {
+			return fieldError(name.path, "requires a uts namespace")
 		}
 		if len(name.value) > maxHostnameLength {
 			return fieldError(name.path, "longer than %d bytes", maxHostnameLength)

@@ -137,9 +137,8 @@ func validateDevices(devices []specs.LinuxDevice) *Error {
 		seen[cleaned] = true
 		switch device.Type {
 		case "p":
-			if device.Major != 0 || device.Minor != 0 {
-				return fieldError(path, "a fifo takes no major/minor numbers")
-			}
+			// major/minor are only required for other types; a fifo
+			// ignores them (the node is made with number 0).
 		case "c", "b", "u":
 			if err := checkDeviceNumber(path+".major", device.Major, maxDeviceMajor); err != nil {
 				return err

@@ -82,9 +82,8 @@ func validateNamespaces(list []specs.LinuxNamespace) (namespaceSet, *Error) {
 			return nil, fieldError(path+".path", "joining the runtime's own mount namespace is not allowed")
 		}
 	}
-	if !set.has(specs.MountNamespace) {
-		return nil, fieldError("linux.namespaces", "a mount namespace is required")
-	}
+	// Without a mount namespace the container shares the runtime's: husk
+	// then makes no mount at all and only chroots into the rootfs (runc).
 	return set, nil
 }
 

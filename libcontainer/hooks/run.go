@@ -150,3 +150,17 @@ func (f *failure) Error() string {
 }
 
 func (f *failure) Unwrap() error { return f.cause }
+
+// RunAll runs every hook even when some fail, and returns the failures
+// (nil when all succeeded). It is for poststart and poststop hooks, whose
+// failures the runtime-spec turns into warnings: "the remaining hooks and
+// lifecycle continue as if the hook had succeeded".
+func RunAll(name string, hooks []configs.Hook, state []byte) []error {
+	var errs []error
+	for i, hook := range hooks {
+		if err := runHook(hook, state); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", name, i, hook.Path, err))
+		}
+	}
+	return errs
+}

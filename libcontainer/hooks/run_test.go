@@ -252,3 +252,24 @@ func TestRunNoHooks(t *testing.T) {
 		t.Errorf("Run with no hooks: %v", err)
 	}
 }
+
+func TestRunAllContinuesAfterFailure(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	hooks := []configs.Hook{
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 3"}},
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "echo second >> " + out}},
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 4"}},
+	}
+	errs := RunAll("poststop", hooks, []byte(`{}`))
+	if len(errs) != 2 {
+		t.Fatalf("got %d errors (%v), want 2", len(errs), errs)
+	}
+	if !strings.Contains(errs[0].Error(), "poststop hook #0") || !strings.Contains(errs[1].Error(), "poststop hook #2") {
+		t.Fatalf("errors do not name the failing hooks: %v", errs)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || string(data) != "second\n" {
+		t.Fatalf("the hook after the failing one did not run: %q, %v", data, err)
+	}
+}

@@ -27,7 +27,9 @@ func Prepare(cfg *configs.Config, proc *procfs.Handle) error {
 		return fmt.Errorf("rootfs %q is not an absolute path", cfg.Rootfs)
 	}
 	propagation := cfg.RootPropagation
-	if propagation == 0 {
+	if propagation == 0 || propagation&unix.MS_UNBINDABLE != 0 {
+		// An unbindable "/" would refuse the bind of the rootfs below;
+		// Enter applies the configured propagation to the new root.
 		propagation = defaultRootPropagation
 	}
 	if err := unix.Mount("", "/", "", propagation, ""); err != nil {

@@ -38,9 +38,8 @@ func TestBadInputLeavesNothing(t *testing.T) {
 		{"bad-mount-source", func(h *harness, b *bundle) {
 			b.addMount(specs.Mount{Destination: "/mnt/x", Type: "bind", Source: filepath.Join(h.dir, "nope"), Options: []string{"bind"}})
 		}},
-		// runc 1.1.5 fails this one only on "one line": it prints three
-		// (nsexec's fatal messages, then the error); runc 1.5 checks the
-		// path before starting the container.
+		// runc 1.1.5 fails this case only on "one line": it prints three
+		// (nsexec's fatal messages, then the error).
 		{"bad-namespace-path", func(h *harness, b *bundle) {
 			notNS := filepath.Join(h.dir, "not-a-namespace")
 			if err := os.WriteFile(notNS, nil, 0o644); err != nil {
@@ -55,6 +54,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 			b.spec.Linux.Namespaces = append(b.spec.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
 		}},
 		// config-linux.md: MUST error when path is not a namespace of type.
+		// runc 1.1.5 errors, but in three lines (as bad-namespace-path).
 		{"namespace-path-of-other-type", func(h *harness, b *bundle) {
 			b.setNamespace(specs.NetworkNamespace, "/proc/self/ns/uts")
 		}},
@@ -62,7 +62,8 @@ func TestBadInputLeavesNothing(t *testing.T) {
 		{"duplicate-namespace", func(h *harness, b *bundle) {
 			b.spec.Linux.Namespaces = append(b.spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UTSNamespace})
 		}},
-		// config.md: MUST error on duplicated rlimit types.
+		// config.md: MUST error on duplicated rlimit types. runc accepts
+		// them (runc issue 5493), so this case fails on runc.
 		{"duplicate-rlimit", func(h *harness, b *bundle) {
 			b.spec.Process.Rlimits = append(b.spec.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_NOFILE", Hard: 512, Soft: 512})
 		}},

@@ -50,9 +50,10 @@ type cmdOpts struct {
 	wrap []string
 }
 
-// runCmd runs argv with a timeout; it is safe in any goroutine. Output goes to temporary files, not
-// pipes: a detached container inherits the runtime's stdout and would keep
-// a pipe open (and Wait blocked) for as long as it lives.
+// runCmd runs argv with a timeout; it is safe in any goroutine. Output
+// goes to temporary files, not pipes: a detached container inherits the
+// runtime's stdout and would keep a pipe open (and Wait blocked) for as
+// long as it lives.
 func runCmd(tmpDir string, o cmdOpts, argv ...string) result {
 	timeout := o.timeout
 	if timeout == 0 {
@@ -121,8 +122,11 @@ type harness struct {
 	root    string
 	// marker is put in every container's environment and every runtime
 	// command's, so leftover processes can be found from the host.
-	marker       string
-	ids          []string
+	marker string
+	ids    []string
+	// allIDs are every id handed out, for cgroup cleanup even when a test
+	// never got to create the container.
+	allIDs       []string
 	seen         []seenProcess
 	mountsBefore []*mountinfo.Info
 	nextBundle   int
@@ -185,7 +189,9 @@ func sanitize(name string) string {
 // newID returns a container id unique to this test and this suite run.
 func (h *harness) newID() string {
 	h.nextBundle++
-	return fmt.Sprintf("%s-%s-%d", sanitize(h.t.Name()), h.suite.runToken, h.nextBundle)
+	id := fmt.Sprintf("%s-%s-%d", sanitize(h.t.Name()), h.suite.runToken, h.nextBundle)
+	h.allIDs = append(h.allIDs, id)
+	return id
 }
 
 // track registers id for deletion and leftover checks at cleanup.

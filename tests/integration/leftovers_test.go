@@ -251,7 +251,7 @@ func cgroupHierarchies() []string {
 // removeCgroups removes the cgroups the runtime made for this test's
 // containers under the test-only parent, and nothing else.
 func (h *harness) removeCgroups() {
-	for _, id := range h.ids {
+	for _, id := range append(h.allIDs, h.ids...) {
 		for _, hier := range cgroupHierarchies() {
 			dir := filepath.Join(hier, cgroupTestParent, id)
 			if _, err := os.Stat(dir); err != nil {

@@ -37,6 +37,7 @@ func TestLifecycle(t *testing.T) {
 	if st.Version == "" {
 		t.Errorf("ociVersion is empty")
 	}
+	// runc's `state` leaves owner empty (its `list` fills it in).
 	if st.Owner != "" && st.Owner != "root" {
 		t.Errorf("owner = %q, want root", st.Owner)
 	}

@@ -15,10 +15,12 @@ import (
 )
 
 // nsNames maps /proc/PID/ns entries to spec namespace types.
-var nsNames = map[string]specs.LinuxNamespaceType{
-	"pid": specs.PIDNamespace, "net": specs.NetworkNamespace, "ipc": specs.IPCNamespace,
-	"uts": specs.UTSNamespace, "mnt": specs.MountNamespace, "cgroup": specs.CgroupNamespace,
-	"user": specs.UserNamespace, "time": specs.TimeNamespace,
+func nsNames() map[string]specs.LinuxNamespaceType {
+	return map[string]specs.LinuxNamespaceType{
+		"pid": specs.PIDNamespace, "net": specs.NetworkNamespace, "ipc": specs.IPCNamespace,
+		"uts": specs.UTSNamespace, "mnt": specs.MountNamespace, "cgroup": specs.CgroupNamespace,
+		"user": specs.UserNamespace, "time": specs.TimeNamespace,
+	}
 }
 
 // nsScript prints "name link" for each namespace of the shell itself.
@@ -52,7 +54,7 @@ func nsOf(t *testing.T, pid, name string) string {
 // the types in fresh must differ, every other type must be the host's.
 func checkNamespaces(t *testing.T, inside map[string]string, fresh ...specs.LinuxNamespaceType) {
 	t.Helper()
-	for name, typ := range nsNames {
+	for name, typ := range nsNames() {
 		host := nsOf(t, "self", name)
 		isFresh := false
 		for _, f := range fresh {
@@ -273,7 +275,7 @@ func TestJoinNamespacesByPath(t *testing.T) {
 	b := h.newBundle().shell(nsScript)
 	b.spec.Hostname = ""
 	for _, name := range []string{"net", "uts", "ipc"} {
-		b.setNamespace(nsNames[name], "/proc/"+pid+"/ns/"+name)
+		b.setNamespace(nsNames()[name], "/proc/"+pid+"/ns/"+name)
 	}
 	inside := parseNS(t, h.runOK(b))
 	for _, name := range []string{"net", "uts", "ipc"} {

@@ -89,17 +89,20 @@ func TestProcessUsername(t *testing.T) {
 	}
 }
 
-// Capability numbers used below (linux/capability.h).
-var capNumbers = map[string]uint{
-	"CAP_CHOWN": 0, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
-	"CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21,
-	"CAP_SYS_RESOURCE": 24, "CAP_AUDIT_WRITE": 29,
+// capNumber returns the number of a capability used below
+// (linux/capability.h).
+func capNumber(name string) uint {
+	return map[string]uint{
+		"CAP_CHOWN": 0, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
+		"CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13, "CAP_SYS_ADMIN": 21,
+		"CAP_SYS_RESOURCE": 24, "CAP_AUDIT_WRITE": 29,
+	}[name]
 }
 
 func capMask(names ...string) string {
 	var m uint64
 	for _, n := range names {
-		m |= 1 << capNumbers[n]
+		m |= 1 << capNumber(n)
 	}
 	return fmt.Sprintf("%016x", m)
 }
@@ -217,7 +220,7 @@ func TestRlimits(t *testing.T) {
 // needs CAP_SYS_RESOURCE; without it create must fail, not silently run
 // with a different limit.
 func TestRlimitAboveHostHardFails(t *testing.T) {
-	if hasCap(t, capNumbers["CAP_SYS_RESOURCE"]) {
+	if hasCap(t, capNumber("CAP_SYS_RESOURCE")) {
 		t.Skip("this machine grants CAP_SYS_RESOURCE: a raised hard limit is allowed")
 	}
 	h := newHarness(t)

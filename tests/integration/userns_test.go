@@ -16,9 +16,11 @@ import (
 
 // Two ranges, so a runtime that writes only the first line of the map
 // fails: container root alone, then every other id up to nobody.
-var testIDMappings = []specs.LinuxIDMapping{
-	{ContainerID: 0, HostID: 100000, Size: 1},
-	{ContainerID: 1, HostID: 200001, Size: 65535},
+func testIDMappings() []specs.LinuxIDMapping {
+	return []specs.LinuxIDMapping{
+		{ContainerID: 0, HostID: 100000, Size: 1},
+		{ContainerID: 1, HostID: 200001, Size: 65535},
+	}
 }
 
 // hostID maps a container id to the host through mappings.
@@ -111,7 +113,7 @@ func sameMappings(a, b []specs.LinuxIDMapping) bool {
 // configured ranges, and files of the mapped rootfs belong to it.
 func TestUserNamespaceInside(t *testing.T) {
 	h := newHarness(t)
-	b := h.newBundle().writable().userns(t, testIDMappings)
+	b := h.newBundle().writable().userns(t, testIDMappings())
 	b.shell(`id -u; id -g; echo ---; cat /proc/self/uid_map; echo ---; cat /proc/self/gid_map; echo ---; ` +
 		`stat -c '%u:%g' /home/husk /bin/busybox; touch /root/written && echo written`)
 	out := h.runOK(b)
@@ -122,11 +124,11 @@ func TestUserNamespaceInside(t *testing.T) {
 	if got := strings.Fields(parts[0]); len(got) != 2 || got[0] != "0" || got[1] != "0" {
 		t.Errorf("id inside = %q, want uid 0 gid 0", parts[0])
 	}
-	if got := parseIDMap(t, parts[1]); !sameMappings(got, testIDMappings) {
-		t.Errorf("uid_map inside = %v, want %v", got, testIDMappings)
+	if got := parseIDMap(t, parts[1]); !sameMappings(got, testIDMappings()) {
+		t.Errorf("uid_map inside = %v, want %v", got, testIDMappings())
 	}
-	if got := parseIDMap(t, parts[2]); !sameMappings(got, testIDMappings) {
-		t.Errorf("gid_map inside = %v, want %v", got, testIDMappings)
+	if got := parseIDMap(t, parts[2]); !sameMappings(got, testIDMappings()) {
+		t.Errorf("gid_map inside = %v, want %v", got, testIDMappings())
 	}
 	if got := nonEmptyLines(parts[3]); len(got) != 3 || got[0] != "1000:1000" || got[1] != "0:0" || got[2] != "written" {
 		t.Errorf("ownership/write check inside = %q, want 1000:1000, 0:0, written", got)
@@ -144,7 +146,7 @@ func TestUserNamespaceInside(t *testing.T) {
 // as the mapped host uid, and its user namespace is not the host's.
 func TestUserNamespaceHostView(t *testing.T) {
 	h := newHarness(t)
-	b := h.newBundle().userns(t, testIDMappings)
+	b := h.newBundle().userns(t, testIDMappings())
 	b.spec.Process.Args = []string{"sleep", "1000"}
 	h.mustCreate(b)
 	h.mustStart(b.id)
@@ -169,15 +171,15 @@ func TestUserNamespaceHostView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := parseIDMap(t, string(uidMap)); !sameMappings(got, testIDMappings) {
-		t.Errorf("uid_map seen from the host = %v, want %v", got, testIDMappings)
+	if got := parseIDMap(t, string(uidMap)); !sameMappings(got, testIDMappings()) {
+		t.Errorf("uid_map seen from the host = %v, want %v", got, testIDMappings())
 	}
 }
 
 // TestUserNamespaceNonRootUser: uid 1000 inside maps to 201000 outside.
 func TestUserNamespaceNonRootUser(t *testing.T) {
 	h := newHarness(t)
-	b := h.newBundle().userns(t, testIDMappings)
+	b := h.newBundle().userns(t, testIDMappings())
 	b.spec.Process.User = specs.User{UID: huskUID, GID: huskGID}
 	b.spec.Process.Args = []string{"sleep", "1000"}
 	h.mustCreate(b)
