@@ -75,9 +75,15 @@ func runInit(sync *syncPipe) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("init: set not dumpable: %w", err)
 	}
-	// exec.fifo is opened for writing now, while the host path of the
-	// O_PATH fd is reachable; the open blocks until `start`.
-	fifoc := openFifoAsync(ic.FifoFd)
+	proc, err := procfs.Open()
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	s.proc = proc
+	// exec.fifo is reopened for writing through the private procfs (so
+	// neither the root nor /proc of the moment matters); the open blocks
+	// until `start` opens the other end.
+	fifoc := openFifoAsync(proc, ic.FifoFd)
 	if err := s.setup(); err != nil {
 		return err
 	}
@@ -97,11 +103,10 @@ type fifoResult struct {
 	err error
 }
 
-func openFifoAsync(fd int) <-chan fifoResult {
+func openFifoAsync(proc *procfs.Handle, fd int) <-chan fifoResult {
 	c := make(chan fifoResult, 1)
 	go func() {
-		path := "/proc/self/fd/" + strconv.Itoa(fd)
-		f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
+		f, err := proc.Reopen(fd, unix.O_WRONLY)
 		if err != nil {
 			err = fmt.Errorf("init: open exec fifo: %w", err)
 		}
@@ -119,11 +124,7 @@ func (s *initState) setup() error {
 			return err
 		}
 	}
-	proc, err := procfs.Open()
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
-	s.proc = proc
+	proc := s.proc
 	_, mountNs := cfg.Namespace(configs.NEWNS)
 	if mountNs {
 		if err := rootfs.Prepare(cfg, proc); err != nil {

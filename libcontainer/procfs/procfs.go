@@ -185,6 +185,19 @@ func (h *Handle) FdPath(fd int) string {
 	return fmt.Sprintf("/proc/self/fd/%d/thread-self/fd/%d", h.root.Fd(), fd)
 }
 
+// Reopen opens the file behind descriptor fd of the calling process anew,
+// with flags (e.g. an O_PATH fd reopened for writing). It resolves
+// thread-self/fd/<fd> relative to the handle's own procfs, so it works
+// whatever the caller's root and /proc are, before or after pivot_root.
+func (h *Handle) Reopen(fd int, flags int) (*os.File, error) {
+	name := fmt.Sprintf("thread-self/fd/%d", fd)
+	newFd, err := unix.Openat(int(h.root.Fd()), name, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reopen fd %d: %w", fd, err)
+	}
+	return os.NewFile(uintptr(newFd), name), nil
+}
+
 // Close releases the procfs handle.
 func (h *Handle) Close() error {
 	return h.root.Close()

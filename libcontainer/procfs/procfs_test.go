@@ -260,3 +260,34 @@ func TestWriteFile(t *testing.T) {
 		t.Fatalf("self/stat pid = %d (err %v), want 1", pid, err)
 	}
 }
+
+func TestReopenFollowsTheFdNotThePath(t *testing.T) {
+	h, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opath, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(opath)
+	// The file is renamed away: a path-based reopen would fail, the fd
+	// still names the file.
+	if err := os.Rename(path, path+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := h.Reopen(opath, unix.O_RDONLY)
+	if err != nil {
+		t.Fatalf("Reopen: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil || string(data) != "data" {
+		t.Fatalf("read reopened file: %q, %v", data, err)
+	}
+}

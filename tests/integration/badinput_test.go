@@ -29,7 +29,6 @@ func TestBadInputLeavesNothing(t *testing.T) {
 			b.spec = nil // keep the corrupt file
 		}},
 		{"missing-rootfs", func(h *harness, b *bundle) { b.spec.Root.Path = "no-such-rootfs" }},
-		{"missing-process", func(h *harness, b *bundle) { b.spec.Process = nil }},
 		{"empty-args", func(h *harness, b *bundle) { b.spec.Process.Args = nil }},
 		{"relative-cwd", func(h *harness, b *bundle) { b.spec.Process.Cwd = "tmp" }},
 		{"bad-mount-type", func(h *harness, b *bundle) {
@@ -113,6 +112,25 @@ func TestBadInputLeavesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCreateWithoutProcess: config.md makes process OPTIONAL for create
+// and REQUIRED for start. runc refuses at create; a runtime that accepts
+// it must then refuse start. Either way nothing may be left behind.
+func TestCreateWithoutProcess(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle()
+	b.spec.Process = nil
+	if r := h.create(b, cmdOpts{}); r.Exit != 0 {
+		if _, sr := h.state(b.id); sr.Exit == 0 {
+			t.Errorf("create failed (%s) but the container exists", strings.TrimSpace(r.Stderr))
+		}
+		return
+	}
+	if r := h.rt(cmdOpts{}, "start", b.id); r.Exit == 0 {
+		t.Errorf("start of a container without a process succeeded: %v", r)
+	}
+	h.rtOK(cmdOpts{}, "delete", "-f", b.id)
 }
 
 // createRaw runs create without rewriting config.json when the test left
