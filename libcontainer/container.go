@@ -103,10 +103,13 @@ func (c *Container) Start() error {
 	if err := c.releaseInit(); err != nil {
 		return err
 	}
-	// runtime-spec lifecycle: a failing poststart hook is a warning and
-	// the remaining hooks still run.
-	for _, err := range hooks.RunAll("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)) {
-		warnf("%v", err)
+	// runtime-spec 1.3 lifecycle step 9: a failing poststart hook is an
+	// error and stops the container (delete then finishes the lifecycle).
+	if err := hooks.Run("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
+		if kerr := c.killAndWait(); kerr != nil {
+			warnf("stop container after failed poststart hook: %v", kerr)
+		}
+		return err
 	}
 	return nil
 }
@@ -116,17 +119,19 @@ func (c *Container) Start() error {
 // its execve closes it (close-on-exec). EOF therefore means "exec'd"; any
 // text after the byte is init's error from the last steps.
 func (c *Container) releaseInit() error {
+	// The pidfd comes first: once the fifo is open, a short-lived
+	// workload may exit before we could look at it.
+	pidfd, err := c.saved.openInitPidfd()
+	if err != nil {
+		return fmt.Errorf("start: init: %w", err)
+	}
+	defer unix.Close(pidfd)
 	fifoPath := filepath.Join(c.dir, execFifoName)
 	fifo, err := os.OpenFile(fifoPath, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("start: open %s: %w", fifoPath, err)
 	}
 	defer fifo.Close()
-	pidfd, err := c.saved.openInitPidfd()
-	if err != nil {
-		return fmt.Errorf("start: init: %w", err)
-	}
-	defer unix.Close(pidfd)
 	out, err := readUntilExec(int(fifo.Fd()), pidfd)
 	// The fifo goes once init was released: from now on the status is
 	// "running" (or "stopped" if init died).

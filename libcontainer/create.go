@@ -228,10 +228,25 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		HasCreateHooks: len(cfg.Hooks.Prestart)+len(cfg.Hooks.CreateRuntime)+len(cfg.Hooks.CreateContainer) > 0,
 	}); err != nil {
 		p.kill()
+		var he *hookError
+		if errors.As(err, &he) {
+			// runtime-spec lifecycle: a failed create-time hook stops the
+			// container and continues at step 12, so poststop hooks run.
+			for _, perr := range hooks.RunAll("poststop", cfg.Hooks.Poststop, c.hookState(Stopped)) {
+				warnf("%v", perr)
+			}
+		}
 		return nil, err
 	}
 	return p, nil
 }
+
+// hookError marks a failure of a create-time hook (prestart,
+// createRuntime, createContainer).
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }
 
 // driveInit sends init its config and answers it until it is ready.
 func driveInit(c *Container, p *initProcess, sync *syncPipe, ic initConfig) error {
@@ -267,10 +282,10 @@ func driveInit(c *Container, p *initProcess, sync *syncPipe, ic initConfig) erro
 		case msgHooks:
 			st := c.hookState(Creating)
 			if err := hooks.Run("prestart", c.saved.Config.Hooks.Prestart, st); err != nil {
-				return err
+				return &hookError{err}
 			}
 			if err := hooks.Run("createRuntime", c.saved.Config.Hooks.CreateRuntime, st); err != nil {
-				return err
+				return &hookError{err}
 			}
 			if err := sync.send(syncMsg{Type: msgHooksDone}); err != nil {
 				return err
@@ -278,6 +293,9 @@ func driveInit(c *Container, p *initProcess, sync *syncPipe, ic initConfig) erro
 		case msgReady:
 			return nil
 		case msgError:
+			if m.Hook {
+				return &hookError{errors.New(m.Msg)}
+			}
 			return errors.New(m.Msg)
 		default:
 			return fmt.Errorf("sync: unexpected message %q from init", m.Type)

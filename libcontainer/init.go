@@ -40,8 +40,10 @@ func Init() {
 	}
 	sync := newSyncPipe(os.NewFile(uintptr(syncFd), "sync"))
 	if err := runInit(sync); err != nil {
+		var he *hookError
+		msg := syncMsg{Type: msgError, Msg: err.Error(), Hook: errors.As(err, &he)}
 		// The parent prints the error; say it on stderr only if it is gone.
-		if sendErr := sync.send(syncMsg{Type: msgError, Msg: err.Error()}); sendErr != nil {
+		if sendErr := sync.send(msg); sendErr != nil {
 			fmt.Fprintln(os.Stderr, "husk init:", err)
 		}
 		os.Exit(1)
@@ -144,6 +146,9 @@ func (s *initState) setup() error {
 	if err := s.setupConsole(); err != nil {
 		return err
 	}
+	if err := ensureCwd(cfg); err != nil {
+		return err
+	}
 	if mountNs {
 		if err := rootfs.Finish(cfg, proc); err != nil {
 			return fmt.Errorf("rootfs: %w", err)
@@ -188,7 +193,10 @@ func (s *initState) createHooks() error {
 	if m.Type != msgHooksDone {
 		return fmt.Errorf("init: unexpected message %q", m.Type)
 	}
-	return hooks.Run("createContainer", s.cfg.Hooks.CreateContainer, s.state)
+	if err := hooks.Run("createContainer", s.cfg.Hooks.CreateContainer, s.state); err != nil {
+		return &hookError{err}
+	}
+	return nil
 }
 
 func (s *initState) setupNames() error {
@@ -278,6 +286,19 @@ func chrootOnly(rootfs string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("rootfs: chdir /: %w", err)
+	}
+	return nil
+}
+
+// ensureCwd creates process.cwd when the image lacks it, as runc does. It
+// runs after pivot_root (so the path cannot leave the container) and
+// before the root is made read-only.
+func ensureCwd(cfg *configs.Config) error {
+	if cfg.Process == nil || cfg.Process.Cwd == "" {
+		return nil
+	}
+	if err := os.MkdirAll(cfg.Process.Cwd, 0o755); err != nil {
+		return fmt.Errorf("process.cwd %s: %w", cfg.Process.Cwd, err)
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ type syncMsg struct {
 	Type string `json:"type"`
 	Msg  string `json:"msg,omitempty"`
 	Pid  int    `json:"pid,omitempty"`
+	// Hook is set on an error from a createContainer hook.
+	Hook bool `json:"hook,omitempty"`
 }
 
 // initConfig is everything init needs, sent as the first message.
