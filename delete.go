@@ -21,7 +21,14 @@ refused unless --force, which kills it first.`,
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			c, err := loadContainer(cmd)
 			if errors.Is(err, libcontainer.ErrNotExist) && cmd.Bool("force") {
-				return nil
+				// A create that died before saving its state may have left
+				// its directory; -f must leave nothing behind.
+				root, rerr := openRoot(cmd)
+				if rerr != nil {
+					return rerr
+				}
+				_, rerr = root.RemoveIncomplete(cmd.Args().First())
+				return rerr
 			}
 			if err != nil {
 				return err

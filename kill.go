@@ -18,7 +18,7 @@ func killCommand() *cli.Command {
 		Description: `Kill sends SIGNAL (default SIGTERM) to the container's init. SIGNAL is a
 name with or without the SIG prefix (KILL, SIGKILL) or a number.`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Hidden: true, Usage: "obsolete; accepted for compatibility"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "send the signal to all processes of the container"},
 		},
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 2 {
@@ -34,6 +34,9 @@ name with or without the SIG prefix (KILL, SIGKILL) or a number.`,
 			c, err := loadContainer(cmd)
 			if err != nil {
 				return err
+			}
+			if cmd.Bool("all") {
+				return c.SignalAll(sig)
 			}
 			return c.Signal(sig)
 		},

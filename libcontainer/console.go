@@ -31,7 +31,9 @@ func (s *initState) setupConsole() error {
 	peer := os.NewFile(uintptr(peerFd), "pty-peer")
 	defer peer.Close()
 	p := s.cfg.Process
-	if p.ConsoleWidth > 0 || p.ConsoleHeight > 0 {
+	// As runc, a size with a zero side is left alone: a 0-wide terminal
+	// is of no use to anything.
+	if p.ConsoleWidth > 0 && p.ConsoleHeight > 0 {
 		ws := &unix.Winsize{Row: p.ConsoleHeight, Col: p.ConsoleWidth}
 		if err := unix.IoctlSetWinsize(peerFd, unix.TIOCSWINSZ, ws); err != nil {
 			return fmt.Errorf("process.consoleSize: %w", err)
@@ -43,6 +45,14 @@ func (s *initState) setupConsole() error {
 	for fd := 0; fd < 3; fd++ {
 		if err := unix.Dup3(peerFd, fd, 0); err != nil {
 			return fmt.Errorf("process.terminal: dup pty to fd %d: %w", fd, err)
+		}
+	}
+	// Only a session leader can take a controlling terminal. Init is one
+	// when the runtime started it, but not when the nsenter bootstrap
+	// forked it (new pid or time namespace under a joined user namespace).
+	if sid, _ := unix.Getsid(0); sid != unix.Getpid() {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("process.terminal: setsid: %w", err)
 		}
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {

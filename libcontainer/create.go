@@ -50,6 +50,9 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 	if err := CheckID(id); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create root %s: %w", r.dir, err)
+	}
 	dir := filepath.Join(r.dir, id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -144,6 +147,11 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	terminal := cfg.Process != nil && cfg.Process.Terminal
 	if terminal && opts.ConsoleSocket == "" && opts.ConsoleConn == nil {
 		return nil, errors.New("process.terminal is true but no --console-socket was given")
+	}
+	// As runc: a console socket without a terminal is a caller's mistake
+	// that would leave it waiting for a pty that never comes.
+	if !terminal && opts.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket was given but process.terminal is false")
 	}
 	// No fd of the caller may reach the container (CVE-2016-9962,
 	// CVE-2024-21626): everything above the preserved fds is made
@@ -264,6 +272,11 @@ func driveInit(c *Container, p *initProcess, sync *syncPipe, ic initConfig) erro
 	}
 	if err := c.recordInit(p.pid); err != nil {
 		return err
+	}
+	// Saved now, so that a create that dies from here on leaves a state
+	// `delete -f` can find and clean up (init's pid included).
+	if err := writeStateFile(c.dir, c.saved); err != nil {
+		return fmt.Errorf("save state: %w", err)
 	}
 	ic.State = c.hookState(Creating)
 	if err := sync.send(ic); err != nil {

@@ -27,12 +27,7 @@ func (s *initState) becomeUser() error {
 			return fmt.Errorf("process.user.username: %w", err)
 		}
 	}
-	s.env = withHome(p.Env, uid)
-	path, err := lookPath(p.Args[0], s.env)
-	if err != nil {
-		return fmt.Errorf("process.args[0]: %w", err)
-	}
-	s.execPath = path
+	s.env = withHome(dedupEnv(p.Env), uid)
 	if err := capabilities.Apply(p.Capabilities, uid, gid, groups); err != nil {
 		return err
 	}
@@ -51,6 +46,13 @@ func (s *initState) becomeUser() error {
 	if err != nil || !strings.HasPrefix(wd, "/") {
 		return fmt.Errorf("process.cwd %s: resolves outside the container (%q): %v", p.Cwd, wd, err)
 	}
+	// Looked up after the chdir, so relative paths (./run.sh, relative
+	// PATH entries) resolve from the cwd, and as the user.
+	path, err := lookPath(p.Args[0], s.env)
+	if err != nil {
+		return fmt.Errorf("process.args[0]: %w", err)
+	}
+	s.execPath = path
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("process.noNewPrivileges: %w", err)
@@ -67,6 +69,24 @@ func lookupUsername(name string, extra []uint32) (uid, gid uint32, groups []uint
 		return 0, 0, nil, err
 	}
 	return uid, gid, append(groups, extra...), nil
+}
+
+// dedupEnv keeps the last value of each variable, in the order of first
+// appearance: execve would pass duplicates on and getenv(3) would return
+// the first, while runc (and a shell) let the last one win.
+func dedupEnv(env []string) []string {
+	index := make(map[string]int, len(env))
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[name]; ok {
+			out[i] = kv
+			continue
+		}
+		index[name] = len(out)
+		out = append(out, kv)
+	}
+	return out
 }
 
 // withHome adds HOME from the container's /etc/passwd when the

@@ -30,9 +30,6 @@ import (
 type nsPlan struct {
 	cloneFlags  uintptr
 	threadJoins []nsFile
-	// newTime is only used while planning: a new time namespace always
-	// ends up in cUnshare.
-	newTime     bool
 	timeOffsets map[string]configs.TimeOffset
 	cJoins      []*os.File
 	cUnshare    uintptr
@@ -86,63 +83,74 @@ func openNsPath(ns configs.Namespace) (*os.File, error) {
 	return f, nil
 }
 
-func planNamespaces(cfg *configs.Config) (plan *nsPlan, err error) {
-	plan = &nsPlan{timeOffsets: cfg.TimeOffsets}
-	defer func() {
-		if err != nil {
-			plan.close()
-		}
-	}()
-	userNs, _ := cfg.Namespace(configs.NEWUSER)
-	joinUser := userNs.Type != "" && userNs.Path != ""
+func planNamespaces(cfg *configs.Config) (*nsPlan, error) {
+	plan := &nsPlan{timeOffsets: cfg.TimeOffsets}
 	var newFlags uintptr
+	newTime := false
+	joined := map[configs.NamespaceType]*os.File{}
 	for _, t := range configs.AllNamespaceTypes() {
 		ns, ok := cfg.Namespace(t)
-		if !ok {
-			continue
-		}
-		if ns.Path == "" {
-			if t == configs.NEWTIME {
-				plan.newTime = true
-				continue
-			}
+		switch {
+		case !ok:
+		case ns.Path == "" && t == configs.NEWTIME:
+			newTime = true
+		case ns.Path == "":
 			newFlags |= cloneFlag(t)
-			continue
+		default:
+			f, err := openNsPath(ns)
+			if err != nil {
+				for _, open := range joined {
+					open.Close()
+				}
+				return nil, err
+			}
+			joined[t] = f
 		}
-		f, err := openNsPath(ns)
-		if err != nil {
-			return nil, err
-		}
-		if t == configs.NEWUSER || t == configs.NEWNS {
+	}
+	joinUser := joined[configs.NEWUSER] != nil
+	// The bootstrap must fork when the init has to be a child of the
+	// process that entered a pid or time namespace: a new time namespace
+	// (its offsets are writable only by the thread-group leader, before
+	// anyone is in it), a joined time namespace (setns refuses a
+	// multithreaded caller), or a new pid namespace owned by a joined user
+	// namespace.
+	fork := newTime || joined[configs.NEWTIME] != nil || (joinUser && newFlags&unix.CLONE_NEWPID != 0)
+	switch {
+	case joinUser:
+		// New namespaces must belong to the joined user namespace: the
+		// bootstrap unshares them after the join.
+		plan.cUnshare = newFlags
+	case fork:
+		// The forked grandchild must be pid 1 of a new pid namespace, so
+		// the bootstrap creates that one too.
+		plan.cloneFlags = newFlags &^ unix.CLONE_NEWPID
+		plan.cUnshare = newFlags & unix.CLONE_NEWPID
+	default:
+		plan.cloneFlags = newFlags
+	}
+	if newTime {
+		plan.cUnshare |= unix.CLONE_NEWTIME
+	}
+	plan.cFork = fork
+	// A pid namespace joined in the bootstrap before its fork keeps the
+	// intermediate in husk's pid namespace, so the pid it reports is a
+	// host pid; joined on a thread of this process, the intermediate
+	// would be inside it and report its inner pid.
+	cTypes := []configs.NamespaceType{configs.NEWUSER, configs.NEWTIME, configs.NEWNS}
+	if fork {
+		cTypes = []configs.NamespaceType{configs.NEWUSER, configs.NEWPID, configs.NEWTIME, configs.NEWNS}
+	}
+	for _, t := range cTypes {
+		if f := joined[t]; f != nil {
 			plan.cJoins = append(plan.cJoins, f)
-		} else {
+			delete(joined, t)
+		}
+	}
+	for _, t := range configs.AllNamespaceTypes() {
+		if f := joined[t]; f != nil {
 			plan.threadJoins = append(plan.threadJoins, nsFile{t: t, f: f})
 		}
 	}
-	if !joinUser && !plan.newTime {
-		plan.cloneFlags = newFlags
-		return plan, nil
-	}
-	if !joinUser {
-		// Time namespace offsets can only be written by the thread-group
-		// leader for its children (/proc/PID/timens_offsets), so the
-		// bootstrap unshares it, writes them and forks; a new pid
-		// namespace must come with it so the grandchild is its pid 1.
-		plan.cloneFlags = newFlags &^ unix.CLONE_NEWPID
-		plan.cUnshare = unix.CLONE_NEWTIME | newFlags&unix.CLONE_NEWPID
-		plan.newTime = false
-		plan.cFork = true
-		return plan, nil
-	}
-	// New namespaces must belong to the joined user namespace: the
-	// bootstrap unshares them after the join, and forks when pid or time
-	// namespaces (which only apply to children) are among them.
-	plan.cUnshare = newFlags
-	if plan.newTime {
-		plan.cUnshare |= unix.CLONE_NEWTIME
-		plan.newTime = false
-	}
-	plan.cFork = plan.cUnshare&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0
 	return plan, nil
 }
 

@@ -24,14 +24,12 @@ var ErrNotExist = errors.New("container does not exist")
 // ErrExist is returned (wrapped) by Create for an id already in use.
 var ErrExist = errors.New("container with given ID already exists")
 
-// OpenRoot opens (creating it with mode 0711 if needed) a state directory.
+// OpenRoot opens a state directory. It is created (mode 0700: only root
+// may reach the containers' state and exec fifos) by the first Create.
 func OpenRoot(dir string) (*Root, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("root %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(abs, 0o711); err != nil {
-		return nil, fmt.Errorf("create root %s: %w", abs, err)
 	}
 	return &Root{dir: abs}, nil
 }
@@ -76,6 +74,9 @@ func (r *Root) Load(id string) (*Container, error) {
 // without a readable state (a create in progress) are left out.
 func (r *Root) List() ([]*Container, error) {
 	entries, err := os.ReadDir(r.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", r.dir, err)
 	}
@@ -112,4 +113,32 @@ func lockDir(dir string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	return func() { unix.Close(fd) }, nil
+}
+
+// RemoveIncomplete removes the directory of a container whose create never
+// finished (no state file) once no create holds it: `delete -f` of such an
+// id must leave nothing behind. It reports whether there was one.
+func (r *Root) RemoveIncomplete(id string) (bool, error) {
+	if err := CheckID(id); err != nil {
+		return false, err
+	}
+	dir := filepath.Join(r.dir, id)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return false, fmt.Errorf("container %s is being created", id)
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateFileName)); err == nil {
+		return false, nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return false, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return true, nil
 }

@@ -42,6 +42,8 @@ type helperReport struct {
 	FirstNSFD string
 	// TimensOffsets is /proc/self/timens_offsets.
 	TimensOffsets string
+	// Dumpable is prctl(PR_GET_DUMPABLE) as Go code first sees it.
+	Dumpable int
 }
 
 // TestHelper is the body of helper processes; it is skipped in normal runs.
@@ -64,6 +66,11 @@ func TestHelper(t *testing.T) {
 
 func collectReport() (*helperReport, error) {
 	report := &helperReport{Pid: os.Getpid(), UID: os.Getuid(), GID: os.Getgid(), NS: map[string]string{}}
+	dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("PR_GET_DUMPABLE: %w", err)
+	}
+	report.Dumpable = dumpable
 	for _, name := range []string{"net", "mnt", "user", "uts", "pid", "time"} {
 		link, err := os.Readlink("/proc/self/ns/" + name)
 		if errors.Is(err, os.ErrNotExist) && name == "time" {

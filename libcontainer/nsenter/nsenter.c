@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
@@ -183,6 +184,13 @@ static void fork_and_report(int syncfd)
 
 __attribute__((constructor)) static void husk_nsenter(void)
 {
+	// Every container init (it has _HUSK_INITSYNC) stops being dumpable
+	// before anything else runs: until it has set up and exec'd, its
+	// root, cwd and fds are the host's, and /proc/<pid>/{root,fd,exe}
+	// must not be reachable by anyone sharing its pid namespace.
+	if (getenv("_HUSK_INITSYNC") != NULL)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
 	const char *bootstrap = getenv("_HUSK_NSENTER");
 	if (bootstrap == NULL || strcmp(bootstrap, "1") != 0)
 		return; // not a husk init: cost is one getenv

@@ -184,3 +184,22 @@ func reapReportedChild(t *testing.T, run helperRun) int {
 	}
 	return msg.Pid
 }
+
+// TestInitIsNotDumpableFromTheStart: any container init (marked by
+// _HUSK_INITSYNC) is made non-dumpable by the constructor, before Go runs,
+// even when it joins nothing; other processes keep the default.
+func TestInitIsNotDumpableFromTheStart(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want int
+	}{
+		{[]string{"_HUSK_INITSYNC=3"}, 0},
+		{nil, 1},
+	} {
+		run := runHelper(t, tc.env)
+		report := run.mustReport(t)
+		if report.Dumpable != tc.want {
+			t.Errorf("env %q: dumpable = %d, want %d", tc.env, report.Dumpable, tc.want)
+		}
+	}
+}
