@@ -10,6 +10,7 @@ import (
 
 	"github.com/huskrt/husk/libcontainer/configs"
 	"github.com/huskrt/husk/libcontainer/hooks"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +46,8 @@ func (c *Container) State() *State {
 	}
 	cfg := c.saved.Config
 	return &State{
-		OCIVersion:  cfg.OCIVersion,
+		// The version of the spec husk implements, as runc reports it.
+		OCIVersion:  specs.Version,
 		ID:          c.id,
 		Pid:         pid,
 		Status:      st,

@@ -179,7 +179,19 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 
 	var extra []*os.File
 	for i := 0; i < opts.PreserveFDs; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved-fd-"+strconv.Itoa(3+i)))
+		fd := 3 + i
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return nil, fmt.Errorf("--preserve-fds: fd %d is not open: %w", fd, err)
+		}
+		// Duplicated: an *os.File closes its fd when garbage-collected,
+		// and the caller's fd must stay the caller's.
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return nil, fmt.Errorf("--preserve-fds: dup fd %d: %w", fd, err)
+		}
+		f := os.NewFile(uintptr(dup), "preserved-fd-"+strconv.Itoa(fd))
+		defer f.Close()
+		extra = append(extra, f)
 	}
 	syncFd := 3 + len(extra)
 	extra = append(extra, childSock, fifo)
@@ -329,7 +341,9 @@ func (c *Container) recordInit(pid int) error {
 func initExited(p *initProcess) error {
 	if p.forked && p.pid != p.cmd.Process.Pid {
 		var ws unix.WaitStatus
-		unix.Wait4(p.pid, &ws, 0, nil)
+		if _, err := unix.Wait4(p.pid, &ws, 0, nil); err != nil {
+			return fmt.Errorf("container init %d exited before it was ready", p.pid)
+		}
 		return fmt.Errorf("container init exited before it was ready (%s)", describeWait(ws))
 	}
 	err := p.cmd.Wait()

@@ -89,6 +89,16 @@ func runInit(sync *syncPipe) error {
 	if err := s.setup(); err != nil {
 		return err
 	}
+	// A fifo that could not even be opened must fail the create, not a
+	// later start.
+	select {
+	case res := <-fifoc:
+		if res.err != nil {
+			return res.err
+		}
+		fifoc = alreadyOpened(res)
+	default:
+	}
 	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
@@ -98,6 +108,13 @@ func runInit(sync *syncPipe) error {
 		return res.err
 	}
 	return s.release(res.f)
+}
+
+// alreadyOpened returns a channel that yields res again.
+func alreadyOpened(res fifoResult) <-chan fifoResult {
+	c := make(chan fifoResult, 1)
+	c <- res
+	return c
 }
 
 type fifoResult struct {

@@ -26,6 +26,9 @@ func (c *Container) Wait() (int, error) {
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
+		if errors.Is(err, unix.ECHILD) && c.child.forked {
+			return -1, fmt.Errorf("wait for init %d: it is a grandchild (its namespaces needed a forked init) and this process is not a child subreaper", c.child.pid)
+		}
 		if err != nil {
 			return -1, fmt.Errorf("wait for init %d: %w", c.child.pid, err)
 		}
@@ -46,12 +49,12 @@ func exitCode(ws unix.WaitStatus) int {
 }
 
 // ForwardSignals relays the signals a foreground runtime receives to the
-// container's init until stop is called. SIGCHLD is left alone (Wait
-// needs it), SIGWINCH is for the console proxy, SIGPIPE is ours.
+// container's init until stop is called. Not forwarded: SIGCHLD (about
+// our own children), SIGWINCH (the console proxy resizes the pty), SIGURG
+// (the Go runtime's preemption) and SIGPIPE (about our own pipes).
 func (c *Container) ForwardSignals() (stop func()) {
 	sigc := make(chan os.Signal, 32)
 	signal.Notify(sigc)
-	signal.Ignore(unix.SIGPIPE)
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -60,7 +63,7 @@ func (c *Container) ForwardSignals() (stop func()) {
 				return
 			case s := <-sigc:
 				sig, ok := s.(unix.Signal)
-				if !ok || sig == unix.SIGCHLD || sig == unix.SIGWINCH || sig == unix.SIGURG {
+				if !ok || sig == unix.SIGCHLD || sig == unix.SIGWINCH || sig == unix.SIGURG || sig == unix.SIGPIPE {
 					continue
 				}
 				if err := c.Signal(sig); err != nil && !errors.Is(err, errNotRunning) {
