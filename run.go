@@ -35,9 +35,14 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	if detach && cmd.Bool("keep") {
 		return errors.New("run: --keep and --detach cannot be used together")
 	}
+	if !detach && cmd.String("console-socket") != "" {
+		// As runc: the pty master of a foreground container is husk's to
+		// proxy; a console socket is for callers that detach.
+		return errors.New("run: --console-socket can only be used with --detach")
+	}
 	opts := libcontainer.CreateOptions{Subreaper: !detach && !cmd.Bool("no-subreaper")}
 	var tty *ttyProxy
-	if !detach && cmd.String("console-socket") == "" {
+	if !detach {
 		// A foreground container with a terminal gets its pty master over
 		// a private socket; husk proxies it to its own stdio.
 		if tty, err = newTTYProxy(); err != nil {
