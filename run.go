@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
 
 	"github.com/huskrt/husk/libcontainer"
 	"github.com/urfave/cli/v3"
@@ -51,8 +54,16 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		defer tty.close()
 		opts.ConsoleConn = tty.childEnd
 	}
+	// Signals that come while the container is being created are held and
+	// forwarded once it exists, instead of killing husk half-way and
+	// leaving a created container behind.
+	early := make(chan os.Signal, 32)
+	if !detach {
+		signal.Notify(early)
+	}
 	c, err := createContainer(cmd, id, opts)
 	if err != nil {
+		signal.Stop(early)
 		return err
 	}
 	if p := c.Config().Process; tty != nil && p != nil && p.Terminal {
@@ -68,7 +79,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		return nil
 	}
-	stopSignals := c.ForwardSignals()
+	stopSignals := c.ForwardSignalsFrom(early)
 	if err := c.Start(); err != nil {
 		stopSignals()
 		c.Destroy(true)
@@ -80,8 +91,10 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		tty.finish()
 	}
 	if !cmd.Bool("keep") {
-		if derr := c.Destroy(true); derr != nil && err == nil {
-			err = derr
+		// As runc: a failed cleanup is reported but the exit status stays
+		// the container's.
+		if derr := c.Destroy(true); derr != nil {
+			slog.Warn(derr.Error())
 		}
 	}
 	if err != nil {

@@ -55,6 +55,13 @@ func exitCode(ws unix.WaitStatus) int {
 func (c *Container) ForwardSignals() (stop func()) {
 	sigc := make(chan os.Signal, 32)
 	signal.Notify(sigc)
+	return c.ForwardSignalsFrom(sigc)
+}
+
+// ForwardSignalsFrom is ForwardSignals for a channel the caller registered
+// with signal.Notify earlier, e.g. before Create, so that signals that
+// came meanwhile are forwarded too.
+func (c *Container) ForwardSignalsFrom(sigc chan os.Signal) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		for {
