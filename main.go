@@ -119,9 +119,6 @@ func setupGlobal(ctx context.Context, cmd *cli.Command) (context.Context, error)
 	if err := setupLogging(cmd.String("log"), format, cmd.Bool("debug")); err != nil {
 		return ctx, err
 	}
-	if cmd.Bool("systemd-cgroup") {
-		return ctx, errors.New("--systemd-cgroup: systemd cgroup management is not supported yet")
-	}
 	return ctx, nil
 }
 

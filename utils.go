@@ -66,6 +66,11 @@ func listenFDs() int {
 
 // createContainer is `create` and the first half of `run`.
 func createContainer(cmd *cli.Command, id string, opts libcontainer.CreateOptions) (*libcontainer.Container, error) {
+	// Accepted by every command (engines pass it to all of them), but a
+	// container cannot be made with it until cgroups are managed.
+	if cmd.Bool("systemd-cgroup") {
+		return nil, fmt.Errorf("--systemd-cgroup: systemd cgroup management is not supported yet")
+	}
 	if cmd.String("pidfd-socket") != "" {
 		return nil, fmt.Errorf("--pidfd-socket: not supported yet")
 	}
