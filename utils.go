@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,9 @@ func bundleConfig(cmd *cli.Command) (bundle string, cfg *configs.Config, err err
 	cfg, err = specconv.Convert(spec, bundle)
 	if err != nil {
 		return "", nil, err
+	}
+	for _, w := range specconv.Warnings(spec) {
+		slog.Warn(w)
 	}
 	if cmd.Bool("no-pivot") {
 		cfg.NoPivotRoot = true

@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -296,5 +297,17 @@ func TestMountOptionNames(t *testing.T) {
 		if slices.Contains(names, name) {
 			t.Errorf("MountOptionNames lists %q, which husk does not interpret", name)
 		}
+	}
+}
+
+func TestWarningsForResources(t *testing.T) {
+	spec := Example()
+	if w := Warnings(spec); len(w) != 0 {
+		t.Fatalf("warnings for a spec without resources: %q", w)
+	}
+	limit := int64(1 << 20)
+	spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+	if w := Warnings(spec); len(w) != 1 || !strings.Contains(w[0], "linux.resources") {
+		t.Fatalf("warnings = %q, want one naming linux.resources", w)
 	}
 }

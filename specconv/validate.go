@@ -29,8 +29,8 @@ const (
 // It returns the first problem found as an *Error whose text is one line
 // naming the JSON path, e.g. "process.args: must not be empty".
 //
-// Seccomp, cgroup resources and other sections husk does not apply yet are
-// accepted unchecked.
+// Settings husk cannot apply (seccomp, AppArmor, SELinux, ...) are errors;
+// cgroup resources are accepted and reported by Warnings.
 func Validate(spec *specs.Spec, bundleDir string) error {
 	if err := validate(spec, bundleDir); err != nil {
 		return err
@@ -73,6 +73,7 @@ func validate(spec *specs.Spec, bundleDir string) *Error {
 		func() *Error { return validateLinuxPaths(linux) },
 		func() *Error { return validateHooks(spec.Hooks) },
 		func() *Error { return validateAnnotations(spec.Annotations) },
+		func() *Error { return validateUnsupported(spec) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -169,7 +169,13 @@ var validateCases = []struct {
 	{"hook path relative", `{"hooks": {"poststop": [{"path": "/bin/true"}, {"path": "true"}]}}`, `hooks.poststop[1].path: must be absolute`},
 	{"hook timeout zero", `{"hooks": {"createRuntime": [{"path": "/bin/true", "timeout": 0}]}}`, `hooks.createRuntime[0].timeout: must be greater than zero`},
 	{"empty annotation key", `{"annotations": {"": "x"}}`, `annotations[""]: key must not be empty`},
-	{"seccomp and resources are accepted", `{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_BOGUS"}, "resources": {"memory": {"limit": 1}}}}`, ""},
+	{"resources are accepted (with a warning)", `{"linux": {"resources": {"memory": {"limit": 1}}}}`, ""},
+	{"seccomp is refused until supported", `{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}}}`,
+		`linux.seccomp: seccomp is not supported by this build of husk yet`},
+	{"apparmor is refused", `{"process": {"apparmorProfile": "p"}}`, `process.apparmorProfile: AppArmor is not supported by this build of husk`},
+	{"selinux label is refused", `{"process": {"selinuxLabel": "l"}}`, `process.selinuxLabel: SELinux is not supported by this build of husk`},
+	{"mount label is refused", `{"linux": {"mountLabel": "l"}}`, `linux.mountLabel: SELinux is not supported by this build of husk`},
+	{"personality is refused", `{"linux": {"personality": {"domain": "LINUX"}}}`, `linux.personality: not supported yet`},
 }
 
 func TestValidateTable(t *testing.T) {

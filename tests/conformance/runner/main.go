@@ -8,6 +8,11 @@
 // quirks). It needs root. It is a test harness for `make conformance`, not
 // a general TAP runner: programs that create cgroups are left out unless
 // -all is given.
+//
+// It exits 1 when a program failed; with -check FILE (make
+// conformance-check) it instead compares each result with the expectations
+// file and exits 1 only on a regression or an unexplained result (see
+// check.go).
 package main
 
 import (
@@ -34,6 +39,10 @@ type options struct {
 	all     bool
 	jobs    int
 	list    bool
+	// expectedPath, with -check, names the expectations file; expected is
+	// what it says. The exit status then comes from the check.
+	expectedPath string
+	expected     expectations
 }
 
 func main() {
@@ -47,12 +56,23 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	failed, err := run(ctx, opts, os.Stdout)
+	results, err := run(ctx, opts, os.Stdout)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
 		os.Exit(2)
 	}
-	if failed > 0 {
+	if opts.list {
+		return
+	}
+	if opts.expected != nil {
+		report := checkResults(opts.expected, results, opts.pattern)
+		report.print(os.Stdout, opts.expectedPath)
+		if report.failed() {
+			os.Exit(1)
+		}
+		return
+	}
+	if countVerdict(results, verdictFail) > 0 {
 		os.Exit(1)
 	}
 }
@@ -74,6 +94,7 @@ func parseFlags(args []string) (options, error) {
 	flags.IntVar(&opts.jobs, "j", 1, "programs to run at once")
 	flags.BoolVar(&opts.keep, "keep", false, "keep each program's scratch dir (bundles, state root)")
 	flags.BoolVar(&opts.list, "list", false, "list the selected programs with their category and exit")
+	flags.StringVar(&opts.expectedPath, "check", "", "expectations file (expected.txt): exit 0 when every result matches it, not when all pass")
 	if err := flags.Parse(args); err != nil {
 		return opts, err
 	}
@@ -96,6 +117,13 @@ func parseFlags(args []string) (options, error) {
 	}
 	if opts.list {
 		return opts, nil
+	}
+	// Read the expectations before the long run, so that a bad file fails
+	// at once.
+	if opts.expectedPath != "" {
+		if opts.expected, err = loadExpectations(opts.expectedPath); err != nil {
+			return opts, err
+		}
 	}
 	if opts.runtime == "" {
 		return opts, fmt.Errorf("-runtime is required")
@@ -139,21 +167,22 @@ func selectPrograms(binDir string, pattern *regexp.Regexp, all bool) ([]selected
 	return programs, nil
 }
 
-// run executes the selected programs and prints the report; it returns the
-// number of failed programs.
-func run(ctx context.Context, opts options, out io.Writer) (int, error) {
+// run executes the selected programs, prints the report and returns one
+// result per selected program, in name order (none with -list). Programs an
+// interrupt kept from running are FAIL results marked notRun.
+func run(ctx context.Context, opts options, out io.Writer) ([]result, error) {
 	programs, err := selectPrograms(opts.binDir, opts.pattern, opts.all)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if opts.list {
 		for _, p := range programs {
 			fmt.Fprintf(out, "%-32s %s\n", p.name, programCategory(p.name))
 		}
-		return 0, nil
+		return nil, nil
 	}
 	if err := opts.prepareDirs(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	fmt.Fprintf(out, "runtime %s; logs in %s\n", opts.runtime, opts.logDir)
 	fmt.Fprintf(out, "%-32s %-6s %-12s %s\n", "PROGRAM", "RESULT", "TESTS", "FIRST FAILURE")
@@ -188,34 +217,41 @@ func run(ctx context.Context, opts options, out io.Writer) (int, error) {
 	}()
 
 	// Print rows in name order as soon as each one and all before it are done.
-	results := make([]*result, len(programs))
-	var passed, failed, skipped int
+	finishedResults := make([]*result, len(programs))
 	next := 0
 	for f := range done {
-		results[f.index] = f.res
-		for next < len(programs) && results[next] != nil {
-			res := results[next]
-			printRow(out, *res)
-			switch res.verdict {
-			case verdictPass:
-				passed++
-			case verdictFail:
-				failed++
-			default:
-				skipped++
-			}
+		finishedResults[f.index] = f.res
+		for next < len(programs) && finishedResults[next] != nil {
+			printRow(out, *finishedResults[next])
 			next++
 		}
 	}
 	if next < len(programs) {
-		failed += len(programs) - next
 		fmt.Fprintf(out, "interrupted: %d programs not run, counted as failed\n", len(programs)-next)
 	}
 	if !opts.keep {
 		os.RemoveAll(opts.scratchDir)
 	}
-	fmt.Fprintf(out, "%d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	return failed, nil
+	results := make([]result, len(programs))
+	for i, res := range finishedResults {
+		if res == nil {
+			res = &result{name: programs[i].name, verdict: verdictFail, detail: "interrupted", notRun: true}
+		}
+		results[i] = *res
+	}
+	fmt.Fprintf(out, "%d passed, %d failed, %d skipped\n",
+		countVerdict(results, verdictPass), countVerdict(results, verdictFail), countVerdict(results, verdictSkip))
+	return results, nil
+}
+
+func countVerdict(results []result, want verdict) int {
+	count := 0
+	for _, res := range results {
+		if res.verdict == want {
+			count++
+		}
+	}
+	return count
 }
 
 func (o options) runOrSkip(ctx context.Context, program selected) *result {

@@ -34,6 +34,7 @@ type result struct {
 	detail   string
 	report   tapReport
 	duration time.Duration
+	notRun   bool // the run was interrupted before this program
 }
 
 // runProgram runs one validation program in a scratch directory of its own,
