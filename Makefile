@@ -209,3 +209,19 @@ install: husk man
 clean:
 	rm -f husk
 	rm -rf man/man8 $(CONFORMANCE_BIN) $(CONFORMANCE_DIR)/.logs
+
+# ---- benchmarks ---------------------------------------------------------------
+
+# runc and crun are the baselines husk is compared with.
+BENCH_PACKAGES := runc crun
+BENCH_N ?= 50
+BENCH_OUT ?= $(CURDIR)/.cache/bench/results.json
+
+# `make bench BENCH_N=20`: CPU time, wall time and peak RSS of husk, runc and
+# crun on the same busybox bundle, interleaved, with medians, p90s and
+# husk/runc, husk/crun ratios; JSON in BENCH_OUT. Needs root. Method and
+# figures: docs/performance.md.
+.PHONY: bench
+bench: deps husk
+	$(call ensure_packages,$(BENCH_PACKAGES))
+	$(GO) run ./tests/bench -husk $(CURDIR)/husk -n $(BENCH_N) -out $(BENCH_OUT)

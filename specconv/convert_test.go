@@ -310,4 +310,8 @@ func TestWarningsForResources(t *testing.T) {
 	if w := Warnings(spec); len(w) != 1 || !strings.Contains(w[0], "linux.resources") {
 		t.Fatalf("warnings = %q, want one naming linux.resources", w)
 	}
+	spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
+	if w := Warnings(spec); len(w) != 2 || !strings.Contains(w[0], "WITHOUT a seccomp filter") {
+		t.Fatalf("warnings = %q, want the seccomp one first", w)
+	}
 }

@@ -8,9 +8,11 @@ import (
 
 // validateUnsupported refuses settings this build of husk cannot apply:
 // runtime.md says a runtime MUST generate an error for values it does not
-// support, and silently running without a seccomp filter or an LSM
-// profile that the user asked for would be a security hole. (runc refuses
-// AppArmor and SELinux settings on hosts without them, too.)
+// support, and silently running without an LSM profile the user asked for
+// would be a security hole (runc refuses AppArmor and SELinux settings on
+// hosts without them, too). Seccomp is the exception, for now: engines and
+// the conformance suite always send a profile, so it is accepted with a
+// loud warning (see Warnings) until seccomp support lands.
 func validateUnsupported(spec *specs.Spec) *Error {
 	if p := spec.Process; p != nil {
 		switch {
@@ -31,8 +33,6 @@ func validateUnsupported(spec *specs.Spec) *Error {
 		return nil
 	}
 	switch {
-	case l.Seccomp != nil:
-		return fieldError("linux.seccomp", "seccomp is not supported by this build of husk yet")
 	case l.MountLabel != "":
 		return fieldError("linux.mountLabel", "SELinux is not supported by this build of husk")
 	case l.IntelRdt != nil:
@@ -48,14 +48,21 @@ func validateUnsupported(spec *specs.Spec) *Error {
 }
 
 // Warnings lists what a valid spec asks for that husk accepts but does not
-// apply yet; the caller logs each as a warning. Cgroup settings are the
-// case: engines always send them, and refusing would make husk unusable
-// until cgroups are managed. The default "deny all devices" rule alone
+// apply yet; the caller logs each as a warning. Seccomp and cgroup
+// settings are the cases: engines always send them, and refusing would
+// make husk unusable until they are supported. The default "deny all devices" rule alone
 // (every `spec` has it) is not worth a warning: without CAP_MKNOD a
 // container only has the device nodes husk creates.
 func Warnings(spec *specs.Spec) []string {
-	if spec.Linux == nil || spec.Linux.Resources == nil {
+	if spec.Linux == nil {
 		return nil
+	}
+	var warnings []string
+	if spec.Linux.Seccomp != nil {
+		warnings = append(warnings, "linux.seccomp: not supported yet; the container runs WITHOUT a seccomp filter")
+	}
+	if spec.Linux.Resources == nil {
+		return warnings
 	}
 	r := *spec.Linux.Resources
 	onlyDenyAll := len(r.Devices) == 1 && !r.Devices[0].Allow && r.Devices[0].Type == "" &&
@@ -64,7 +71,7 @@ func Warnings(spec *specs.Spec) []string {
 		r.Devices = nil
 	}
 	if reflect.ValueOf(r).IsZero() {
-		return nil
+		return warnings
 	}
-	return []string{"linux.resources: cgroup limits are not applied yet (cgroups are not managed by this build)"}
+	return append(warnings, "linux.resources: cgroup limits are not applied yet (cgroups are not managed by this build)")
 }
