@@ -63,7 +63,7 @@ func (c *Container) State() *State {
 func (c *Container) hookState(status Status) []byte {
 	cfg := c.saved.Config
 	data, _ := json.Marshal(ociState{
-		OCIVersion:  cfg.OCIVersion,
+		OCIVersion:  specs.Version,
 		ID:          c.id,
 		Status:      status,
 		Pid:         c.saved.InitPid,

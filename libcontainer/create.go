@@ -97,10 +97,6 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 	if err != nil {
 		return nil, fmt.Errorf("create: %w", err)
 	}
-	if err := writeStateFile(dir, c.saved); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("create: save state: %w", err)
-	}
 	c.child = p
 	return c, nil
 }

@@ -310,6 +310,11 @@ func TestWarningsForResources(t *testing.T) {
 	if w := Warnings(spec); len(w) != 1 || !strings.Contains(w[0], "linux.resources") {
 		t.Fatalf("warnings = %q, want one naming linux.resources", w)
 	}
+	spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}}
+	if w := Warnings(spec); len(w) != 2 || !strings.Contains(w[0], "no mount namespace") {
+		t.Fatalf("warnings = %q, want the mount namespace one first", w)
+	}
+	spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}}
 	spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
 	if w := Warnings(spec); len(w) != 2 || !strings.Contains(w[0], "WITHOUT a seccomp filter") {
 		t.Fatalf("warnings = %q, want the seccomp one first", w)

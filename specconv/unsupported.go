@@ -58,6 +58,9 @@ func Warnings(spec *specs.Spec) []string {
 		return nil
 	}
 	var warnings []string
+	if !hasNamespace(spec.Linux.Namespaces, specs.MountNamespace) && (len(spec.Mounts) > 0 || len(spec.Linux.MaskedPaths) > 0 || len(spec.Linux.ReadonlyPaths) > 0) {
+		warnings = append(warnings, "linux.namespaces: no mount namespace, so mounts, maskedPaths and readonlyPaths are not applied (the container only gets a chroot)")
+	}
 	if spec.Linux.Seccomp != nil {
 		warnings = append(warnings, "linux.seccomp: not supported yet; the container runs WITHOUT a seccomp filter")
 	}
@@ -74,4 +77,13 @@ func Warnings(spec *specs.Spec) []string {
 		return warnings
 	}
 	return append(warnings, "linux.resources: cgroup limits are not applied yet (cgroups are not managed by this build)")
+}
+
+func hasNamespace(list []specs.LinuxNamespace, t specs.LinuxNamespaceType) bool {
+	for _, ns := range list {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
 }
