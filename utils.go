@@ -111,19 +111,32 @@ func createContainer(cmd *cli.Command, id string, opts libcontainer.CreateOption
 	return c, nil
 }
 
-// writePidFile writes the pid without a newline, atomically (temp file +
-// rename), relative to the caller's cwd.
+// writePidFile writes the pid without a newline, atomically (a new temp
+// file, then rename), relative to the caller's cwd. The temp file gets a
+// random name and is created exclusively, so a symlink planted in a
+// directory others can write to cannot redirect the write.
 func writePidFile(path string, pid int) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("--pid-file %s: %w", path, err)
 	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*")
+	if err != nil {
 		return fmt.Errorf("--pid-file %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, abs); err != nil {
-		os.Remove(tmp)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(strconv.Itoa(pid)); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), abs); err != nil {
 		return fmt.Errorf("--pid-file %s: %w", path, err)
 	}
 	return nil

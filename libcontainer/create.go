@@ -209,9 +209,16 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	nsenterFdBase := 3 + len(extra)
 	env = append(env, plan.nsenterEnv(syncFd, nsenterFdBase)...)
 	extra = append(extra, plan.cJoins...)
+	// The child execs /proc/self/fd/N after it has dup2'ed the extra
+	// files onto 3, 4, ...: N must lie above all of them.
+	execFd, err := unix.FcntlInt(self.Fd(), unix.F_DUPFD_CLOEXEC, 3+len(extra))
+	if err != nil {
+		return nil, fmt.Errorf("dup sealed binary fd: %w", err)
+	}
+	defer unix.Close(execFd)
 
 	cmd := &exec.Cmd{
-		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Path:       fmt.Sprintf("/proc/self/fd/%d", execFd),
 		Args:       []string{"husk", InitArg},
 		Env:        env,
 		Stdin:      orStd(opts.Stdin, os.Stdin),

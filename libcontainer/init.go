@@ -72,6 +72,12 @@ func runInit(sync *syncPipe) error {
 		return errors.New("init: no config")
 	}
 	s := &initState{sync: sync, ic: ic, cfg: ic.Config, state: ic.State}
+	// Init's own fds (sync socket, fifo, console socket) were inherited
+	// without close-on-exec; mark them (and anything else above the
+	// preserved fds) now, so no hook started from here inherits them.
+	if err := unix.CloseRange(uint(3+ic.PreservedFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("init: mark fds close-on-exec: %w", err)
+	}
 	// Not dumpable: other processes in the container cannot ptrace us or
 	// open our /proc entries (fds, exe) while we set up.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
@@ -161,9 +167,6 @@ func (s *initState) setup() error {
 		return err
 	}
 	if err := s.setupConsole(); err != nil {
-		return err
-	}
-	if err := ensureCwd(cfg); err != nil {
 		return err
 	}
 	if mountNs {
@@ -303,19 +306,6 @@ func chrootOnly(rootfs string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("rootfs: chdir /: %w", err)
-	}
-	return nil
-}
-
-// ensureCwd creates process.cwd when the image lacks it, as runc does. It
-// runs after pivot_root (so the path cannot leave the container) and
-// before the root is made read-only.
-func ensureCwd(cfg *configs.Config) error {
-	if cfg.Process == nil || cfg.Process.Cwd == "" {
-		return nil
-	}
-	if err := os.MkdirAll(cfg.Process.Cwd, 0o755); err != nil {
-		return fmt.Errorf("process.cwd %s: %w", cfg.Process.Cwd, err)
 	}
 	return nil
 }

@@ -64,6 +64,9 @@ func (s *initState) becomeUser() error {
 // lookupUsername resolves a user name with the container's /etc/passwd and
 // /etc/group ("/" is the container's root by now).
 func lookupUsername(name string, extra []uint32) (uid, gid uint32, groups []uint32, err error) {
+	if err := userFilesAreRegular(); err != nil {
+		return 0, 0, nil, err
+	}
 	uid, gid, groups, err = user.LookupUserFS(os.DirFS("/"), name)
 	if err != nil {
 		return 0, 0, nil, err
@@ -89,6 +92,25 @@ func dedupEnv(env []string) []string {
 	return out
 }
 
+// userFilesAreRegular refuses an image whose /etc/passwd or /etc/group is
+// not a regular file: init reads them as root, and a fifo there would hang
+// it, a device spin it.
+func userFilesAreRegular() error {
+	for _, path := range []string{"/etc/passwd", "/etc/group"} {
+		st, err := os.Stat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s in the image is not a regular file", path)
+		}
+	}
+	return nil
+}
+
 // withHome adds HOME from the container's /etc/passwd when the
 // environment lacks it, as runc does.
 func withHome(env []string, uid uint32) []string {
@@ -97,7 +119,10 @@ func withHome(env []string, uid uint32) []string {
 			return env
 		}
 	}
-	home := user.HomeDirFS(os.DirFS("/"), uid)
+	home := "/"
+	if userFilesAreRegular() == nil {
+		home = user.HomeDirFS(os.DirFS("/"), uid)
+	}
 	return append(append([]string(nil), env...), "HOME="+home)
 }
 

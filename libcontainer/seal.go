@@ -26,7 +26,9 @@ func sealedSelf() (*os.File, error) {
 	if overlayErr == nil {
 		return f, nil
 	}
-	f, err = memfdSealed(exe)
+	// The copy is made from /proc/self/exe, the file this process runs
+	// from, even if the path now names another (upgraded) binary.
+	f, err = memfdSealed("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("seal binary %s: overlay: %v; memfd: %w", exe, overlayErr, err)
 	}

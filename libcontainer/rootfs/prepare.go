@@ -3,6 +3,7 @@ package rootfs
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -64,6 +65,22 @@ func Prepare(cfg *configs.Config, proc *procfs.Handle) error {
 			return fmt.Errorf("set up /dev: %w", err)
 		}
 	}
+	return createCwd(root, cfg)
+}
+
+// createCwd makes process.cwd when the image lacks it, as runc does. It is
+// resolved and created inside the root by descriptor, before pivot_root:
+// a path walk after it would follow /proc magic links (an image symlink
+// to /proc/<pid>/root/...) out of the container.
+func createCwd(root *os.File, cfg *configs.Config) error {
+	if cfg.Process == nil || path.Clean("/"+cfg.Process.Cwd) == "/" {
+		return nil
+	}
+	t, err := resolveInRoot(root, cfg.Process.Cwd, resolveOptions{create: createDir})
+	if err != nil {
+		return fmt.Errorf("process.cwd %s: %w", cfg.Process.Cwd, err)
+	}
+	t.Close()
 	return nil
 }
 
