@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
@@ -147,16 +149,31 @@ static void walk_fds(int syncfd, const char *list, int join)
 	}
 }
 
+// open_timens_offsets opens /proc/self/timens_offsets before any namespace
+// is joined: after a mount namespace join, "/proc" would be that
+// namespace's, which decides where the write goes (CVE-2025-52881 class).
+// The file must be on procfs.
+static int open_timens_offsets(int syncfd)
+{
+	struct statfs sfs;
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fail(syncfd, errno, "open /proc/self/timens_offsets");
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		fail(syncfd, 0, "/proc/self/timens_offsets is not on procfs");
+	return fd;
+}
+
 // write_timens_offsets sets the clock offsets of the time namespace unshared
 // for our children; that is only possible before any process is in it.
-static void write_timens_offsets(int syncfd, const char *offsets)
+static void write_timens_offsets(int syncfd, int fd, const char *offsets)
 {
 	ssize_t len = (ssize_t)strlen(offsets);
-	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 
 	// The kernel parses all offsets from a single write, which either
 	// takes everything or fails with errno set.
-	if (fd < 0 || write(fd, offsets, (size_t)len) != len)
+	if (write(fd, offsets, (size_t)len) != len)
 		fail(syncfd, errno, "write /proc/self/timens_offsets");
 	close(fd);
 }
@@ -218,11 +235,12 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	if (offsets != NULL && (flags & CLONE_NEWTIME) == 0)
 		fail(syncfd, 0, "_HUSK_TIMENS_OFFSETS needs CLONE_NEWTIME");
 
+	int offsets_fd = offsets != NULL ? open_timens_offsets(syncfd) : -1;
 	walk_fds(syncfd, setns_env, 1);
 	if (flags != 0 && unshare((int)flags) < 0)
 		fail(syncfd, errno, "unshare 0x%lx", flags);
 	if (offsets != NULL)
-		write_timens_offsets(syncfd, offsets);
+		write_timens_offsets(syncfd, offsets_fd, offsets);
 
 	// unsetenv removes the entries from the environ array, which is also
 	// where the Go runtime reads its environment from.
