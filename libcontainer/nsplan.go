@@ -43,28 +43,6 @@ type nsFile struct {
 
 var errNsType = errors.New("wrong namespace type")
 
-func cloneFlag(t configs.NamespaceType) uintptr {
-	switch t {
-	case configs.NEWPID:
-		return unix.CLONE_NEWPID
-	case configs.NEWNET:
-		return unix.CLONE_NEWNET
-	case configs.NEWNS:
-		return unix.CLONE_NEWNS
-	case configs.NEWIPC:
-		return unix.CLONE_NEWIPC
-	case configs.NEWUTS:
-		return unix.CLONE_NEWUTS
-	case configs.NEWUSER:
-		return unix.CLONE_NEWUSER
-	case configs.NEWCGROUP:
-		return unix.CLONE_NEWCGROUP
-	case configs.NEWTIME:
-		return unix.CLONE_NEWTIME
-	}
-	return 0
-}
-
 // openNsPath opens a namespace file and checks it is of the wanted type.
 func openNsPath(ns configs.Namespace) (*os.File, error) {
 	f, err := os.OpenFile(ns.Path, os.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -76,7 +54,7 @@ func openNsPath(ns configs.Namespace) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("linux.namespaces: %s path %s is not a namespace file: %w", ns.Type, ns.Path, err)
 	}
-	if uintptr(got) != cloneFlag(ns.Type) {
+	if uintptr(got) != ns.Type.CloneFlag() {
 		f.Close()
 		return nil, fmt.Errorf("linux.namespaces: %s path %s: %w", ns.Type, ns.Path, errNsType)
 	}
@@ -95,7 +73,7 @@ func planNamespaces(cfg *configs.Config) (*nsPlan, error) {
 		case ns.Path == "" && t == configs.NEWTIME:
 			newTime = true
 		case ns.Path == "":
-			newFlags |= cloneFlag(t)
+			newFlags |= t.CloneFlag()
 		default:
 			f, err := openNsPath(ns)
 			if err != nil {
@@ -189,7 +167,7 @@ func (p *nsPlan) start(cmd *exec.Cmd) error {
 
 func (p *nsPlan) startOnThisThread(cmd *exec.Cmd) error {
 	for _, j := range p.threadJoins {
-		if err := unix.Setns(int(j.f.Fd()), int(cloneFlag(j.t))); err != nil {
+		if err := unix.Setns(int(j.f.Fd()), int(j.t.CloneFlag())); err != nil {
 			return fmt.Errorf("join %s namespace: %w", j.t, err)
 		}
 	}

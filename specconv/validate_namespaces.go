@@ -2,6 +2,7 @@ package specconv
 
 import (
 	"errors"
+	"github.com/huskrt/husk/libcontainer/configs"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,25 +32,8 @@ func (s namespaceSet) isNew(t specs.LinuxNamespaceType) bool {
 // namespaceKind returns the CLONE_NEW* flag of a namespace type and the
 // name of its file in /proc/<pid>/ns.
 func namespaceKind(t specs.LinuxNamespaceType) (cloneFlag int, procName string, ok bool) {
-	switch t {
-	case specs.PIDNamespace:
-		return unix.CLONE_NEWPID, "pid", true
-	case specs.NetworkNamespace:
-		return unix.CLONE_NEWNET, "net", true
-	case specs.MountNamespace:
-		return unix.CLONE_NEWNS, "mnt", true
-	case specs.IPCNamespace:
-		return unix.CLONE_NEWIPC, "ipc", true
-	case specs.UTSNamespace:
-		return unix.CLONE_NEWUTS, "uts", true
-	case specs.UserNamespace:
-		return unix.CLONE_NEWUSER, "user", true
-	case specs.CgroupNamespace:
-		return unix.CLONE_NEWCGROUP, "cgroup", true
-	case specs.TimeNamespace:
-		return unix.CLONE_NEWTIME, "time", true
-	}
-	return 0, "", false
+	kind := configs.NamespaceType(t)
+	return int(kind.CloneFlag()), kind.ProcName(), kind.CloneFlag() != 0
 }
 
 // validateNamespaces checks linux.namespaces and returns them as a set.
