@@ -198,6 +198,17 @@ func (h *Handle) Reopen(fd int, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(newFd), name), nil
 }
 
+// NamespaceInode returns the inode number of the calling thread's
+// namespace of the given kind ("cgroup", "net", ...), read through the
+// handle's own procfs.
+func (h *Handle) NamespaceInode(kind string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(h.root.Fd()), "thread-self/ns/"+kind, &st, 0); err != nil {
+		return 0, fmt.Errorf("stat %s namespace: %w", kind, err)
+	}
+	return st.Ino, nil
+}
+
 // Close releases the procfs handle.
 func (h *Handle) Close() error {
 	return h.root.Close()

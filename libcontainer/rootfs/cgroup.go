@@ -45,14 +45,25 @@ func (mt *mounter) mountCgroup2(m *configs.Mount) error {
 		return err
 	}
 	defer t.Close()
-	cg := *m
-	cg.Type = "cgroup2"
-	mountErr := mt.mountOnto(t, &cg)
-	if !errors.Is(mountErr, unix.EPERM) && !errors.Is(mountErr, unix.EBUSY) {
-		return mountErr
+	// A new cgroup2 mount made from the initial cgroup namespace applies
+	// its options (or their absence: nsdelegate, memory_recursiveprot...)
+	// to the host's one cgroup2 superblock. So only a process in a cgroup
+	// namespace of its own mounts cgroup2; any other binds its cgroup.
+	inInitNs, err := mt.inInitialCgroupNamespace()
+	if err != nil {
+		return err
+	}
+	mountErr := errors.New("in the initial cgroup namespace")
+	if !inInitNs {
+		cg := *m
+		cg.Type = "cgroup2"
+		mountErr = mt.mountOnto(t, &cg)
+		if !errors.Is(mountErr, unix.EPERM) && !errors.Is(mountErr, unix.EBUSY) {
+			return mountErr
+		}
 	}
 	// Without a cgroup namespace of its own a user namespace may not mount
-	// cgroup2: bind the process's own cgroup from the host instead.
+	// cgroup2 either: bind the process's own cgroup from the host instead.
 	own, err := mt.ownCgroupDirs()
 	if err != nil {
 		return errors.Join(mountErr, err)
@@ -212,7 +223,9 @@ func (mt *mounter) hostCgroupMounts() ([]*mountinfo.Info, error) {
 	defer f.Close()
 	mounts, err := mountinfo.GetMountsFromReader(f, func(info *mountinfo.Info) (skip, stop bool) {
 		isCgroup := info.FSType == "cgroup" || info.FSType == "cgroup2"
-		return !isCgroup || !strings.HasPrefix(info.Mountpoint, hostCgroupDir+"/"), false
+		// /sys/fs/cgroup itself on a cgroup v2 host, below it otherwise.
+		under := info.Mountpoint == hostCgroupDir || strings.HasPrefix(info.Mountpoint, hostCgroupDir+"/")
+		return !isCgroup || !under, false
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read /proc/self/mountinfo: %w", err)
@@ -260,4 +273,16 @@ func relativeCgroupPath(cgroupPath, mountRoot string) (string, bool) {
 	}
 	rel, ok := strings.CutPrefix(cgroupPath, mountRoot+"/")
 	return "/" + rel, ok
+}
+
+// initCgroupNamespaceInode is the fixed inode number of the kernel's
+// initial cgroup namespace (PROC_CGROUP_INIT_INO).
+const initCgroupNamespaceInode = 0xEFFFFFFB
+
+func (mt *mounter) inInitialCgroupNamespace() (bool, error) {
+	ino, err := mt.proc.NamespaceInode("cgroup")
+	if err != nil {
+		return false, err
+	}
+	return ino == initCgroupNamespaceInode, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -319,6 +320,9 @@ func TestRunForegroundTerminalPipes(t *testing.T) {
 // husk still runs the container, without raw mode. runc refuses this
 // ("open /dev/tty: no such device or address").
 func TestRunForegroundTerminalNoTTY(t *testing.T) {
+	if err := exec.Command("setsid", "--wait", "true").Run(); err != nil {
+		t.Skipf("this setsid has no --wait (busybox, as in the test VM): %v", err)
+	}
 	h := newHarness(t)
 	b := h.terminalBundle(0, 0, `read x; echo "got $x"; tty; exit 3`)
 	// setsid: a new session has no controlling terminal, wherever the
