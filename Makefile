@@ -93,7 +93,7 @@ demo: husk
 
 # conformance-check runs last, after the integration tests: it is the
 # slowest step (~80 s, plus ~15 s to build the programs on a fresh clone).
-test: deps husk vet fmt-check unit integration conformance-check
+test: deps husk vet fmt-check unit integration conformance-check vm-integration
 
 vet:
 	$(GO) vet ./...
@@ -179,7 +179,7 @@ conformance: conformance-tools $(if $(filter $(CURDIR)/husk,$(RUNTIME)),husk)
 # failures are listed there with their reason; docs/conformance.md) and
 # fails on a program expected to pass that does not.
 CONFORMANCE_EXPECTED ?= $(CONFORMANCE_DIR)/expected.txt
-.PHONY: conformance-check
+.PHONY: conformance-check vm-integration
 conformance-check: conformance-tools $(if $(filter $(CURDIR)/husk,$(RUNTIME)),husk)
 	$(CONFORMANCE_BIN)/runner -runtime $(RUNTIME) -logs $(CONFORMANCE_DIR)/.logs \
 		-check $(CONFORMANCE_EXPECTED) $(CONFORMANCE_ARGS)
@@ -195,6 +195,20 @@ vm-setup:
 
 vmtest: husk vm-setup
 	tests/vm/smoke.sh $(CURDIR)/husk
+
+# The integration suite and the rootfs/libcontainer unit tests inside the
+# VM: a pure cgroup v2 host with another kernel (Debian's 6.1 cloud
+# kernel). The test binaries are static (the guest has only busybox).
+VM_PAYLOAD := .cache/vm-payload
+vm-integration: husk vm-setup
+	rm -rf $(VM_PAYLOAD) && mkdir -p $(VM_PAYLOAD)
+	cp husk $(VM_PAYLOAD)/husk
+	CGO_ENABLED=0 $(GO) test -c -o $(VM_PAYLOAD)/integration.test ./tests/integration
+	CGO_ENABLED=0 $(GO) test -c -o $(VM_PAYLOAD)/rootfs.test ./libcontainer/rootfs
+	tests/vm/run.sh -t 1500 -m 2048 $(VM_PAYLOAD) -- sh -c '\
+		./rootfs.test > rootfs.log 2>&1 || { cat rootfs.log; exit 1; }; tail -1 rootfs.log; \
+		HUSK_TEST_RUNTIME=/payload/husk ./integration.test -test.timeout 1400s -test.v > it.log 2>&1 || { grep -E "^(--- FAIL|\s+\S+_test.go)" it.log; tail -5 it.log; exit 1; }; \
+		grep -c "^--- PASS" it.log | sed "s/^/integration tests passed in the VM: /"; tail -1 it.log'
 
 # ---- install / clean ------------------------------------------------------------
 
