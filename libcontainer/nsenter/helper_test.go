@@ -44,6 +44,8 @@ type helperReport struct {
 	TimensOffsets string
 	// Dumpable is prctl(PR_GET_DUMPABLE) as Go code first sees it.
 	Dumpable int
+	// Comm is /proc/self/comm, the process name ps shows.
+	Comm string
 }
 
 // TestHelper is the body of helper processes; it is skipped in normal runs.
@@ -71,6 +73,11 @@ func collectReport() (*helperReport, error) {
 		return nil, fmt.Errorf("PR_GET_DUMPABLE: %w", err)
 	}
 	report.Dumpable = dumpable
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		return nil, fmt.Errorf("read comm: %w", err)
+	}
+	report.Comm = strings.TrimSpace(string(comm))
 	for _, name := range []string{"net", "mnt", "user", "uts", "pid", "time"} {
 		link, err := os.Readlink("/proc/self/ns/" + name)
 		if errors.Is(err, os.ErrNotExist) && name == "time" {

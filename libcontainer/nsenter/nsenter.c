@@ -205,8 +205,12 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	// before anything else runs: until it has set up and exec'd, its
 	// root, cwd and fds are the host's, and /proc/<pid>/{root,fd,exe}
 	// must not be reachable by anyone sharing its pid namespace.
-	if (getenv("_HUSK_INITSYNC") != NULL)
+	// Its name in ps is "husk:init", not the number of the fd it was
+	// exec'd from (/proc/self/fd/N).
+	if (getenv("_HUSK_INITSYNC") != NULL) {
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		prctl(PR_SET_NAME, "husk:init", 0, 0, 0);
+	}
 
 	const char *bootstrap = getenv("_HUSK_NSENTER");
 	if (bootstrap == NULL || strcmp(bootstrap, "1") != 0)

@@ -186,20 +186,25 @@ func reapReportedChild(t *testing.T, run helperRun) int {
 }
 
 // TestInitIsNotDumpableFromTheStart: any container init (marked by
-// _HUSK_INITSYNC) is made non-dumpable by the constructor, before Go runs,
-// even when it joins nothing; other processes keep the default.
+// _HUSK_INITSYNC) is made non-dumpable and named "husk:init" by the
+// constructor, before Go runs, even when it joins nothing; other processes
+// keep the defaults.
 func TestInitIsNotDumpableFromTheStart(t *testing.T) {
 	for _, tc := range []struct {
-		env  []string
-		want int
+		env      []string
+		dumpable int
+		isInit   bool
 	}{
-		{[]string{"_HUSK_INITSYNC=3"}, 0},
-		{nil, 1},
+		{[]string{"_HUSK_INITSYNC=3"}, 0, true},
+		{nil, 1, false},
 	} {
 		run := runHelper(t, tc.env)
 		report := run.mustReport(t)
-		if report.Dumpable != tc.want {
-			t.Errorf("env %q: dumpable = %d, want %d", tc.env, report.Dumpable, tc.want)
+		if report.Dumpable != tc.dumpable {
+			t.Errorf("env %q: dumpable = %d, want %d", tc.env, report.Dumpable, tc.dumpable)
+		}
+		if (report.Comm == "husk:init") != tc.isInit {
+			t.Errorf("env %q: comm = %q", tc.env, report.Comm)
 		}
 	}
 }
