@@ -33,7 +33,12 @@ refused unless --force, which kills it first.`,
 			if err != nil {
 				return err
 			}
-			return c.Destroy(cmd.Bool("force"))
+			err = c.Destroy(cmd.Bool("force"))
+			if errors.Is(err, libcontainer.ErrNotExist) && cmd.Bool("force") {
+				// Another delete won the race: with -f that is success.
+				return nil
+			}
+			return err
 		},
 	}
 }

@@ -1,0 +1,65 @@
+package integration
+
+import (
+	"sync"
+	"testing"
+)
+
+// TestConcurrentDeleteForce: several `delete -f` of one running container
+// at once all succeed (the losers find it gone, which -f allows), and the
+// poststop hook runs once.
+func TestConcurrentDeleteForce(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle().shell(`sleep 1000`)
+	h.mustCreate(b)
+	h.mustStart(b.id)
+	results := make([]result, 4)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = h.rt(cmdOpts{}, "delete", "-f", b.id)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.Exit != 0 {
+			t.Errorf("delete -f #%d: %v", i, r)
+		}
+	}
+	if _, r := h.state(b.id); r.Exit == 0 {
+		t.Errorf("container still exists")
+	}
+}
+
+// TestConcurrentCreateSameID: of several creates of one id at once,
+// exactly one succeeds; the others fail and leave the winner intact.
+func TestConcurrentCreateSameID(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle().shell(`sleep 1000`)
+	b.write(t)
+	h.track(b.id)
+	results := make([]result, 4)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = h.rt(cmdOpts{}, "create", "--bundle", b.dir, b.id)
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, r := range results {
+		if r.Exit == 0 {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d creates of one id succeeded, want 1: %v", won, results)
+	}
+	if st := h.mustState(b.id); st.Status != "created" {
+		t.Fatalf("after the race the container is %q, want created", st.Status)
+	}
+}
