@@ -105,6 +105,7 @@ func (c *Container) Start() error {
 	if err := c.releaseInit(); err != nil {
 		return err
 	}
+	debugf("started container %s (init pid %d)", c.id, c.saved.InitPid)
 	// runtime-spec 1.3 lifecycle step 9: a failing poststart hook is an
 	// error and stops the container (delete then finishes the lifecycle).
 	if err := hooks.Run("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)); err != nil {

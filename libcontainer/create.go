@@ -98,6 +98,7 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 		return nil, fmt.Errorf("create: %w", err)
 	}
 	c.child = p
+	debugf("created container %s: init pid %d, bundle %s", id, c.saved.InitPid, opts.Bundle)
 	return c, nil
 }
 
@@ -160,6 +161,8 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	if err != nil {
 		return nil, err
 	}
+	debugf("init: exec %s, clone flags %#x, nsenter joins %d, unshare %#x, fork %v",
+		self.Name(), plan.cloneFlags, len(plan.cJoins), plan.cUnshare, plan.cFork)
 	defer self.Close()
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {

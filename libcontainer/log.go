@@ -10,3 +10,8 @@ import (
 func warnf(format string, args ...any) {
 	slog.Warn(fmt.Sprintf(format, args...))
 }
+
+// debugf logs a debug record (shown with the CLI's --debug).
+func debugf(format string, args ...any) {
+	slog.Debug(fmt.Sprintf(format, args...))
+}
