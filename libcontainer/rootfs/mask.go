@@ -28,14 +28,15 @@ func Finish(cfg *configs.Config, proc *procfs.Handle) error {
 	root := os.NewFile(uintptr(rootFd), "/")
 	defer root.Close()
 
-	for _, p := range cfg.MaskedPaths {
-		if err := maskPath(root, p); err != nil {
-			return fmt.Errorf("masked path %s: %w", p, err)
-		}
-	}
+	// Read-only paths first, then masks: runc's order.
 	for _, p := range cfg.ReadonlyPaths {
 		if err := makeReadonly(root, p); err != nil {
 			return fmt.Errorf("readonly path %s: %w", p, err)
+		}
+	}
+	for _, p := range cfg.MaskedPaths {
+		if err := maskPath(root, p); err != nil {
+			return fmt.Errorf("masked path %s: %w", p, err)
 		}
 	}
 	if cfg.ReadonlyRootfs {
