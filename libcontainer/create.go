@@ -176,21 +176,12 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	defer parentSock.Close()
 	defer childSock.Close()
 
-	var extra []*os.File
-	for i := 0; i < opts.PreserveFDs; i++ {
-		fd := 3 + i
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-			return nil, fmt.Errorf("--preserve-fds: fd %d is not open: %w", fd, err)
-		}
-		// Duplicated: an *os.File closes its fd when garbage-collected,
-		// and the caller's fd must stay the caller's.
-		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
-		if err != nil {
-			return nil, fmt.Errorf("--preserve-fds: dup fd %d: %w", fd, err)
-		}
-		f := os.NewFile(uintptr(dup), "preserved-fd-"+strconv.Itoa(fd))
+	extra, err := dupPreservedFDs(opts.PreserveFDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range extra {
 		defer f.Close()
-		extra = append(extra, f)
 	}
 	syncFd := 3 + len(extra)
 	extra = append(extra, childSock, fifo)
@@ -251,7 +242,7 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		FifoFd:         syncFd + 1,
 		ConsoleFd:      consoleFd,
 		NoNewKeyring:   opts.NoNewKeyring,
-		HasCreateHooks: len(cfg.Hooks.Prestart)+len(cfg.Hooks.CreateRuntime)+len(cfg.Hooks.CreateContainer) > 0,
+		HasCreateHooks: cfg.Hooks.HasCreateHooks(),
 	}); err != nil {
 		p.kill()
 		var he *hookError
@@ -265,6 +256,32 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		return nil, err
 	}
 	return p, nil
+}
+
+// dupPreservedFDs returns duplicates of the caller's fds 3 .. 3+n-1, to be
+// passed as the init's ExtraFiles: an *os.File closes its fd when it is
+// garbage-collected, and the caller's own fds must stay the caller's.
+func dupPreservedFDs(n int) ([]*os.File, error) {
+	files := make([]*os.File, 0, n)
+	for fd := 3; fd < 3+n; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			closeAll(files)
+			return nil, fmt.Errorf("--preserve-fds: fd %d is not open: %w", fd, err)
+		}
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			closeAll(files)
+			return nil, fmt.Errorf("--preserve-fds: dup fd %d: %w", fd, err)
+		}
+		files = append(files, os.NewFile(uintptr(dup), "preserved-fd-"+strconv.Itoa(fd)))
+	}
+	return files, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // hookError marks a failure of a create-time hook (prestart,

@@ -215,3 +215,9 @@ func (c *Config) HasNewNamespace(t NamespaceType) bool {
 	ns, ok := c.Namespace(t)
 	return ok && ns.Path == ""
 }
+
+// HasCreateHooks reports whether any hook runs during create (prestart,
+// createRuntime or createContainer).
+func (h *Hooks) HasCreateHooks() bool {
+	return len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) > 0
+}
