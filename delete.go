@@ -27,8 +27,18 @@ refused unless --force, which kills it first.`,
 				if rerr != nil {
 					return rerr
 				}
-				_, rerr = root.RemoveIncomplete(cmd.Args().First())
-				return rerr
+				id := cmd.Args().First()
+				removed, rerr := root.RemoveIncomplete(id)
+				if rerr != nil || removed {
+					return rerr
+				}
+				// A create that was under way finished meanwhile.
+				if c, lerr := root.Load(id); lerr == nil {
+					if derr := c.Destroy(true); !errors.Is(derr, libcontainer.ErrNotExist) {
+						return derr
+					}
+				}
+				return nil
 			}
 			if err != nil {
 				return err

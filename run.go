@@ -79,12 +79,15 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		}
 		return nil
 	}
-	stopSignals := c.ForwardSignalsFrom(early)
+	// Forwarding starts once the workload runs: a signal sent to husk
+	// init while it waits to be released would kill it, not reach the
+	// workload. Signals that come before are held in early.
 	if err := c.Start(); err != nil {
-		stopSignals()
+		signal.Stop(early)
 		c.Destroy(true)
 		return err
 	}
+	stopSignals := c.ForwardSignalsFrom(early)
 	code, err := c.Wait()
 	stopSignals()
 	if tty != nil {

@@ -60,16 +60,19 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 		}
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// A failed create removes its directory before it lets go of the
+	// lock: a delete waiting for the lock must not find its state.
 	defer func() {
 		if err != nil {
 			os.RemoveAll(dir)
 		}
+		unlock()
 	}()
-	unlock, err := lockDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 
 	fifoPath := filepath.Join(dir, execFifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {

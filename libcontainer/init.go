@@ -163,7 +163,7 @@ func (s *initState) setup() error {
 		if err := rootfs.Enter(cfg); err != nil {
 			return fmt.Errorf("rootfs: %w", err)
 		}
-	} else if err := chrootOnly(cfg.Rootfs); err != nil {
+	} else if err := chrootOnly(cfg.Rootfs, cfg.Process); err != nil {
 		return err
 	}
 	if err := s.setupConsole(); err != nil {
@@ -300,12 +300,19 @@ func (s *initState) release(fifo *os.File) error {
 // chrootOnly is the rootfs step of a container without a mount namespace
 // (it shares the runtime's): no mount may be made, so the process is only
 // confined to the rootfs with chroot, as runc does.
-func chrootOnly(rootfs string) error {
+func chrootOnly(rootfs string, p *configs.Process) error {
 	if err := unix.Chroot(rootfs); err != nil {
 		return fmt.Errorf("rootfs: chroot %s: %w", rootfs, err)
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("rootfs: chdir /: %w", err)
+	}
+	// A missing cwd is made as with a mount namespace. Inside the chroot
+	// no procfs is mounted by husk, so no magic link leads out of it.
+	if p != nil && p.Cwd != "" {
+		if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
+			return fmt.Errorf("process.cwd %s: %w", p.Cwd, err)
+		}
 	}
 	return nil
 }

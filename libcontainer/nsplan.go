@@ -93,6 +93,14 @@ func planNamespaces(cfg *configs.Config) (*nsPlan, error) {
 	// multithreaded caller), or a new pid namespace owned by a joined user
 	// namespace.
 	fork := newTime || joined[configs.NEWTIME] != nil || (joinUser && newFlags&unix.CLONE_NEWPID != 0)
+	if fork && !joinUser && newFlags&unix.CLONE_NEWUSER != 0 && joined[configs.NEWPID] != nil {
+		// The bootstrap would join the pid namespace from inside the new
+		// user namespace, which has no rights over it.
+		for _, f := range joined {
+			f.Close()
+		}
+		return nil, errors.New("linux.namespaces: a joined pid namespace with a new user namespace and a time namespace is not supported yet")
+	}
 	switch {
 	case joinUser:
 		// New namespaces must belong to the joined user namespace: the

@@ -57,3 +57,12 @@ func TestPlanRejectsWrongNamespaceType(t *testing.T) {
 		t.Fatal("a uts namespace file was accepted as a network namespace")
 	}
 }
+
+func TestPlanRejectsJoinedPidWithNewUserAndTime(t *testing.T) {
+	_, err := planNamespaces(&configs.Config{Namespaces: []configs.Namespace{
+		{Type: configs.NEWPID, Path: "/proc/self/ns/pid"}, {Type: configs.NEWUSER}, {Type: configs.NEWTIME},
+	}})
+	if err == nil {
+		t.Fatal("the bootstrap would setns into the pid namespace from a user namespace without rights over it")
+	}
+}

@@ -116,25 +116,26 @@ func lockDir(dir string) (unlock func(), err error) {
 }
 
 // RemoveIncomplete removes the directory of a container whose create never
-// finished (no state file) once no create holds it: `delete -f` of such an
-// id must leave nothing behind. It reports whether there was one.
+// finished (no state file): `delete -f` of such an id must leave nothing
+// behind. It waits for a create in progress; it reports whether it removed
+// something (false when there was nothing, or the create completed).
 func (r *Root) RemoveIncomplete(id string) (bool, error) {
 	if err := CheckID(id); err != nil {
 		return false, err
 	}
 	dir := filepath.Join(r.dir, id)
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
+	unlock, err := lockDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("open %s: %w", dir, err)
+		return false, err
 	}
-	defer unix.Close(fd)
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return false, fmt.Errorf("container %s is being created", id)
-	}
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, stateFileName)); err == nil {
+		return false, nil
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err := os.RemoveAll(dir); err != nil {

@@ -305,6 +305,11 @@ func TestWarningsForResources(t *testing.T) {
 	if w := Warnings(spec); len(w) != 0 {
 		t.Fatalf("warnings for a spec without resources: %q", w)
 	}
+	spec.Process.Capabilities.Bounding = append(spec.Process.Capabilities.Bounding, "CAP_MKNOD")
+	if w := Warnings(spec); len(w) != 1 || !strings.Contains(w[0], "linux.resources") {
+		t.Fatalf("with CAP_MKNOD the unenforced deny-all device rule must warn: %q", w)
+	}
+	spec.Process.Capabilities.Bounding = spec.Process.Capabilities.Bounding[:len(spec.Process.Capabilities.Bounding)-1]
 	limit := int64(1 << 20)
 	spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
 	if w := Warnings(spec); len(w) != 1 || !strings.Contains(w[0], "linux.resources") {

@@ -2,6 +2,7 @@ package specconv
 
 import (
 	"reflect"
+	"slices"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -51,8 +52,9 @@ func validateUnsupported(spec *specs.Spec) *Error {
 // apply yet; the caller logs each as a warning. Seccomp and cgroup
 // settings are the cases: engines always send them, and refusing would
 // make husk unusable until they are supported. The default "deny all devices" rule alone
-// (every `spec` has it) is not worth a warning: without CAP_MKNOD a
-// container only has the device nodes husk creates.
+// (every `spec` has it) is not worth a warning when the container cannot
+// make device nodes of the host (no CAP_MKNOD, or a user namespace): it
+// then only has the nodes husk creates.
 func Warnings(spec *specs.Spec) []string {
 	if spec.Linux == nil {
 		return nil
@@ -70,7 +72,7 @@ func Warnings(spec *specs.Spec) []string {
 	r := *spec.Linux.Resources
 	onlyDenyAll := len(r.Devices) == 1 && !r.Devices[0].Allow && r.Devices[0].Type == "" &&
 		r.Devices[0].Major == nil && r.Devices[0].Minor == nil
-	if onlyDenyAll || len(r.Devices) == 0 {
+	if len(r.Devices) == 0 || (onlyDenyAll && !canMknodHostDevices(spec)) {
 		r.Devices = nil
 	}
 	if reflect.ValueOf(r).IsZero() {
@@ -82,6 +84,24 @@ func Warnings(spec *specs.Spec) []string {
 func hasNamespace(list []specs.LinuxNamespace, t specs.LinuxNamespaceType) bool {
 	for _, ns := range list {
 		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// canMknodHostDevices reports whether the process could create usable
+// device nodes: CAP_MKNOD in one of its sets and no user namespace.
+func canMknodHostDevices(spec *specs.Spec) bool {
+	if spec.Linux != nil && hasNamespace(spec.Linux.Namespaces, specs.UserNamespace) {
+		return false
+	}
+	if spec.Process == nil || spec.Process.Capabilities == nil {
+		return false
+	}
+	c := spec.Process.Capabilities
+	for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		if slices.Contains(set, "CAP_MKNOD") {
 			return true
 		}
 	}

@@ -314,3 +314,14 @@ func TestSysctl(t *testing.T) {
 		t.Errorf("host shmmax changed: %q -> %q", hostShmmax, now)
 	}
 }
+
+// TestCwdCreatedWithoutMountNamespace: without a mount namespace (the
+// rootfs is only a chroot) a missing process.cwd is still created.
+func TestCwdCreatedWithoutMountNamespace(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle().dropNamespace(specs.MountNamespace).shell(`pwd`)
+	b.spec.Process.Cwd = "/newdir/sub"
+	if out := h.runOK(b); out != "/newdir/sub\n" {
+		t.Fatalf("pwd = %q, want /newdir/sub", out)
+	}
+}

@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,5 +152,34 @@ func TestRunInitIsPid1(t *testing.T) {
 	b := h.newBundle().shell(`echo $$`)
 	if out := strings.TrimSpace(h.runOK(b)); out != "1" {
 		t.Errorf("$$ = %q, want 1", out)
+	}
+}
+
+// TestSignalDuringCreateReachesWorkload: a SIGTERM that reaches `run`
+// while the container is still being created (a slow createRuntime hook
+// here) is held and delivered to the workload once it runs, instead of
+// killing the waiting init. Without a pid namespace the workload dies of
+// it with the default action: exit 143.
+func TestSignalDuringCreateReachesWorkload(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle().dropNamespace(specs.PIDNamespace)
+	b.spec.Process.Args = []string{"sleep", "30"}
+	b.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 1"}}}}
+	b.write(t)
+	h.track(b.id)
+	cmd := exec.Command(h.runtime, "--root", h.root, "run", "--bundle", b.dir, b.id)
+	cmd.Env = append(os.Environ(), h.marker)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if code := exitCode(cmd); code != 143 {
+		t.Fatalf("run exit = %d (%v), want 143 (the workload killed by SIGTERM); stderr: %s", code, err, stderr.String())
 	}
 }
