@@ -13,16 +13,7 @@ func TestConcurrentDeleteForce(t *testing.T) {
 	b := h.newBundle().shell(`sleep 1000`)
 	h.mustCreate(b)
 	h.mustStart(b.id)
-	results := make([]result, 4)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = h.rt(cmdOpts{}, "delete", "-f", b.id)
-		}()
-	}
-	wg.Wait()
+	results := h.rtParallel(4, "delete", "-f", b.id)
 	for i, r := range results {
 		if r.Exit != 0 {
 			t.Errorf("delete -f #%d: %v", i, r)
@@ -40,16 +31,7 @@ func TestConcurrentCreateSameID(t *testing.T) {
 	b := h.newBundle().shell(`sleep 1000`)
 	b.write(t)
 	h.track(b.id)
-	results := make([]result, 4)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = h.rt(cmdOpts{}, "create", "--bundle", b.dir, b.id)
-		}()
-	}
-	wg.Wait()
+	results := h.rtParallel(4, "create", "--bundle", b.dir, b.id)
 	won := 0
 	for _, r := range results {
 		if r.Exit == 0 {
@@ -62,4 +44,19 @@ func TestConcurrentCreateSameID(t *testing.T) {
 	if st := h.mustState(b.id); st.Status != "created" {
 		t.Fatalf("after the race the container is %q, want created", st.Status)
 	}
+}
+
+// rtParallel runs the same runtime command n times at once.
+func (h *harness) rtParallel(n int, args ...string) []result {
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = h.rt(cmdOpts{}, args...)
+		}()
+	}
+	wg.Wait()
+	return results
 }
