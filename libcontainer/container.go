@@ -102,6 +102,17 @@ func (c *Container) Start() error {
 	if st := c.Status(); st != Created {
 		return fmt.Errorf("cannot start a container that is %s (only a created one)", st)
 	}
+	// startContainer hooks run as part of start, in the container's
+	// namespaces, before the workload is exec'd; a failure stops the
+	// container (runtime-spec config.md#startcontainer-hooks).
+	if h := c.saved.Config.Hooks.StartContainer; len(h) > 0 {
+		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid)); err != nil {
+			if kerr := c.killAndWait(); kerr != nil {
+				warnf("stop container after failed startContainer hook: %v", kerr)
+			}
+			return err
+		}
+	}
 	if err := c.releaseInit(); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/huskrt/husk/libcontainer/capabilities"
 	"github.com/huskrt/husk/libcontainer/configs"
 	"github.com/huskrt/husk/libcontainer/hooks"
+	"github.com/huskrt/husk/libcontainer/nsenter"
 	"github.com/huskrt/husk/libcontainer/user"
 	"golang.org/x/sys/unix"
 )
@@ -187,21 +188,18 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		defer f.Close()
 	}
 	syncFd := 3 + len(extra)
-	extra = append(extra, childSock, fifo)
-	consoleFd := -1
+	extra = append(extra, childSock)
+	var console *os.File
 	if terminal {
-		conn := opts.ConsoleConn
-		if conn == nil {
-			if conn, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
+		if console = opts.ConsoleConn; console == nil {
+			if console, err = dialConsoleSocket(opts.ConsoleSocket); err != nil {
 				return nil, err
 			}
-			defer conn.Close()
+			defer console.Close()
 		}
-		consoleFd = 3 + len(extra)
-		extra = append(extra, conn)
 	}
-	// The bootstrap consumes its own variables (its sync fd included), so
-	// the Go side of init gets the sync fd under a name of its own.
+	// The bootstrap consumes its own variables; the C init finds its sync
+	// fd under a name of its own.
 	env := []string{envInitSync + "=" + strconv.Itoa(syncFd)}
 	nsenterFdBase := 3 + len(extra)
 	env = append(env, plan.nsenterEnv(syncFd, nsenterFdBase)...)
@@ -238,15 +236,8 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	}
 	childSock.Close()
 	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, forked: plan.cFork}
-	if err := driveInit(c, p, newSyncPipe(parentSock), initConfig{
-		ID:             c.id,
-		Config:         cfg,
-		PreservedFDs:   opts.PreserveFDs,
-		FifoFd:         syncFd + 1,
-		ConsoleFd:      consoleFd,
-		NoNewKeyring:   opts.NoNewKeyring,
-		HasCreateHooks: cfg.Hooks.HasCreateHooks(),
-	}); err != nil {
+	setup := &initSetup{c: c, cfg: cfg, p: p, conn: nsenter.NewConn(parentSock), fifo: fifo, console: console, opts: opts}
+	if err := driveInit(setup); err != nil {
 		p.kill()
 		var he *hookError
 		if errors.As(err, &he) {
@@ -294,64 +285,43 @@ type hookError struct{ err error }
 func (e *hookError) Error() string { return e.err.Error() }
 func (e *hookError) Unwrap() error { return e.err }
 
-// driveInit sends init its config and answers it until it is ready.
-func driveInit(c *Container, p *initProcess, sync *syncPipe, ic initConfig) error {
+// driveInit learns the init's pid (from the bootstrap when it forked),
+// records it and sets the container up; it returns once the init waits on
+// exec.fifo.
+func driveInit(s *initSetup) error {
+	p := s.p
 	if p.forked {
 		// The nsenter intermediate reports the real init, then exits.
-		var m syncMsg
-		if err := sync.recv(&m); err != nil || m.Type != msgPid {
-			if m.Type == msgError {
-				return errors.New(m.Msg)
-			}
-			return initExited(p)
-		}
-		p.pid = m.Pid
-		p.cmd.Wait()
-	}
-	if err := c.recordInit(p.pid); err != nil {
-		return err
-	}
-	// Saved now, so that a create that dies from here on leaves a state
-	// `delete -f` can find and clean up (init's pid included).
-	if err := writeStateFile(c.dir, c.saved); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	ic.State = c.hookState(Creating)
-	if err := sync.send(ic); err != nil {
-		return err
-	}
-	for {
-		var m syncMsg
-		err := sync.recv(&m)
+		pid, err := s.conn.RecvPid()
 		if errors.Is(err, io.EOF) {
 			return initExited(p)
 		}
 		if err != nil {
 			return err
 		}
-		switch m.Type {
-		case msgHooks:
-			st := c.hookState(Creating)
-			if err := hooks.Run("prestart", c.saved.Config.Hooks.Prestart, st); err != nil {
-				return &hookError{err}
-			}
-			if err := hooks.Run("createRuntime", c.saved.Config.Hooks.CreateRuntime, st); err != nil {
-				return &hookError{err}
-			}
-			if err := sync.send(syncMsg{Type: msgHooksDone}); err != nil {
-				return err
-			}
-		case msgReady:
-			return nil
-		case msgError:
-			if m.Hook {
-				return &hookError{errors.New(m.Msg)}
-			}
-			return errors.New(m.Msg)
-		default:
-			return fmt.Errorf("sync: unexpected message %q from init", m.Type)
-		}
+		p.pid = pid
+		p.cmd.Wait()
 	}
+	if err := s.c.recordInit(p.pid); err != nil {
+		return err
+	}
+	// Saved now, so that a create that dies from here on leaves a state
+	// `delete -f` can find and clean up (init's pid included).
+	if err := writeStateFile(s.c.dir, s.c.saved); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	// The bootstrap may still be joining namespaces; the setup joins the
+	// init's by pid, so it must wait for the init to say it is in place.
+	err := s.conn.WaitStarted()
+	if err == nil {
+		err = s.run()
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		// The init died (or was killed) during the setup; how it ended
+		// says more than the broken socket.
+		return initExited(p)
+	}
+	return err
 }
 
 func (c *Container) recordInit(pid int) error {

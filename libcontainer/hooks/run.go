@@ -39,15 +39,25 @@ const pipeDrainDelay = time.Second
 // Environment entries are passed as given, except that os/exec keeps only
 // the last of duplicated keys and rejects entries containing NUL.
 func Run(name string, hooks []configs.Hook, state []byte) error {
+	return RunIn(name, hooks, state, nil)
+}
+
+// Launcher starts a hook's command somewhere other than here, e.g. inside a
+// container's namespaces. It may rewrite cmd (Path, Args, Env, append to
+// ExtraFiles) but must keep cmd.SysProcAttr's Setpgid, and starts it.
+type Launcher func(cmd *exec.Cmd) error
+
+// RunIn is Run with every hook started by launch (nil: cmd.Start).
+func RunIn(name string, hooks []configs.Hook, state []byte, launch Launcher) error {
 	for i, hook := range hooks {
-		if err := runHook(hook, state); err != nil {
+		if err := runHook(hook, state, launch); err != nil {
 			return fmt.Errorf("%s hook #%d (%s): %w", name, i, hook.Path, err)
 		}
 	}
 	return nil
 }
 
-func runHook(hook configs.Hook, state []byte) error {
+func runHook(hook configs.Hook, state []byte, launch Launcher) error {
 	if !filepath.IsAbs(hook.Path) {
 		return errors.New("path is not absolute")
 	}
@@ -82,7 +92,13 @@ func runHook(hook configs.Hook, state []byte) error {
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = pipeDrainDelay
 
-	err = cmd.Run()
+	if launch == nil {
+		launch = (*exec.Cmd).Start
+	}
+	err = launch(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	// A hook that succeeded just as the deadline passed still succeeded.
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &failure{
@@ -158,7 +174,7 @@ func (f *failure) Unwrap() error { return f.cause }
 func RunAll(name string, hooks []configs.Hook, state []byte) []error {
 	var errs []error
 	for i, hook := range hooks {
-		if err := runHook(hook, state); err != nil {
+		if err := runHook(hook, state, nil); err != nil {
 			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", name, i, hook.Path, err))
 		}
 	}

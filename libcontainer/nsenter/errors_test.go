@@ -1,23 +1,40 @@
 package nsenter
 
 import (
-	"encoding/json"
+	"errors"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
-// errorLine is the exact line the constructor writes for msg (already JSON
-// escaped).
-func errorLine(escapedMsg string) string {
-	return `{"type":"error","msg":"` + escapedMsg + `"}` + "\n"
+// bootstrapError decodes the one frame the bootstrap sent: it must be a
+// FrameError and nothing may follow it.
+func bootstrapError(t *testing.T, sync string) *InitError {
+	t.Helper()
+	r := strings.NewReader(sync)
+	typ, payload, err := readFrame(r)
+	if err != nil {
+		t.Fatalf("read frame from %q: %v", sync, err)
+	}
+	if typ != FrameError {
+		t.Fatalf("got frame type %d (%q), want FrameError", typ, payload)
+	}
+	var ie *InitError
+	if err := decodeInitError(payload); !errors.As(err, &ie) {
+		t.Fatalf("decode error frame %q: %v", payload, err)
+	}
+	if r.Len() != 0 {
+		t.Errorf("%d bytes after the error frame", r.Len())
+	}
+	return ie
 }
 
-func TestErrorsAreOneJSONLine(t *testing.T) {
+func TestErrorsAreOneFrame(t *testing.T) {
 	requireRoot(t)
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -37,67 +54,72 @@ func TestErrorsAreOneJSONLine(t *testing.T) {
 		name    string
 		env     []string
 		nsFiles []*os.File
-		want    string // the line on the sync socket
+		errno   syscall.Errno
+		msg     string
 	}{{
-		name: "fd not open",
-		env:  []string{EnvSetns + "=99"},
-		want: errorLine(`nsenter: namespace type of fd 99: Bad file descriptor`),
+		name:  "fd not open",
+		env:   []string{EnvSetns + "=99"},
+		errno: unix.EBADF,
+		msg:   "nsenter: namespace type of fd 99: Bad file descriptor",
 	}, {
 		name:    "fd not a namespace",
 		env:     []string{EnvSetns + "=4"},
 		nsFiles: []*os.File{devNull},
-		want:    errorLine(`nsenter: namespace type of fd 4: Inappropriate ioctl for device`),
+		errno:   unix.ENOTTY,
+		msg:     "nsenter: namespace type of fd 4: Inappropriate ioctl for device",
 	}, {
 		// Joining one's own user namespace is EINVAL; it also shows the
 		// "setns <type> (fd N)" form of setns errors.
 		name:    "setns refused",
 		env:     []string{EnvSetns + "=4"},
 		nsFiles: []*os.File{ownUserNS},
-		want:    errorLine(`nsenter: setns user (fd 4): Invalid argument`),
+		errno:   unix.EINVAL,
+		msg:     "nsenter: setns user (fd 4): Invalid argument",
 	}, {
 		name:    "root not mapped in joined user namespace",
 		env:     []string{EnvSetns + "=4"},
 		nsFiles: []*os.File{unmappedUserNS},
-		want:    errorLine(`nsenter: setresgid 0 in joined user namespace: Invalid argument`),
+		errno:   unix.EINVAL,
+		msg:     "nsenter: setresgid 0 in joined user namespace: Invalid argument",
 	}, {
-		// Quote, backslash and a control character must be escaped.
-		name: "message escaping",
-		env:  []string{EnvSetns + "=4,\"x\\\t"},
-		want: errorLine(`nsenter: invalid _HUSK_SETNS \"4,\"x\\\u0009\"`),
+		// Quote, backslash and control characters arrive as they are.
+		name: "message bytes verbatim",
+		env:  []string{EnvSetns + "=4,\"x\\\t\x01"},
+		msg:  "nsenter: invalid _HUSK_SETNS \"4,\"x\\\t\x01\"",
 	}, {
 		name: "trailing comma",
 		env:  []string{EnvSetns + "=99,"},
-		want: errorLine(`nsenter: invalid _HUSK_SETNS \"99,\"`),
+		msg:  `nsenter: invalid _HUSK_SETNS "99,"`,
 	}, {
 		name: "unshare with CLONE_NEWUSER",
 		env:  []string{EnvUnshare + "=" + strconv.Itoa(unix.CLONE_NEWUSER|unix.CLONE_NEWUTS)},
-		want: errorLine(`nsenter: invalid _HUSK_UNSHARE \"335544320\"`),
+		msg:  `nsenter: invalid _HUSK_UNSHARE "335544320"`,
 	}, {
 		name: "unshare not a number",
 		env:  []string{EnvUnshare + "=-1"},
-		want: errorLine(`nsenter: invalid _HUSK_UNSHARE \"-1\"`),
+		msg:  `nsenter: invalid _HUSK_UNSHARE "-1"`,
 	}, {
 		name: "new pid namespace without fork",
 		env:  []string{EnvUnshare + "=" + strconv.Itoa(unix.CLONE_NEWPID)},
-		want: errorLine(`nsenter: CLONE_NEWPID and CLONE_NEWTIME need _HUSK_FORK=1`),
+		msg:  "nsenter: CLONE_NEWPID and CLONE_NEWTIME need _HUSK_FORK=1",
 	}, {
 		name: "fork not 1",
 		env:  []string{EnvFork + "=yes"},
-		want: errorLine(`nsenter: invalid _HUSK_FORK \"yes\"`),
+		msg:  `nsenter: invalid _HUSK_FORK "yes"`,
 	}, {
 		name: "time offsets without time namespace",
 		env:  []string{EnvTimeOffsets + "=monotonic 1 0\n"},
-		want: errorLine(`nsenter: _HUSK_TIMENS_OFFSETS needs CLONE_NEWTIME`),
+		msg:  "nsenter: _HUSK_TIMENS_OFFSETS needs CLONE_NEWTIME",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			run := runHelper(t, append(slices.Clone(base), tt.env...), tt.nsFiles...)
-			if run.Sync != tt.want {
-				t.Errorf("sync socket got %q, want %q", run.Sync, tt.want)
+			ie := bootstrapError(t, run.Sync)
+			if ie.Msg != tt.msg || ie.Errno != tt.errno {
+				t.Errorf("got errno %d, message %q; want errno %d, message %q", ie.Errno, ie.Msg, tt.errno, tt.msg)
 			}
-			var msg Message
-			if err := json.Unmarshal([]byte(run.Sync), &msg); err != nil || msg.Type != MessageError {
-				t.Errorf("sync line %q is not an error message: %v", run.Sync, err)
+			if tt.errno != 0 && !errors.Is(ie, tt.errno) {
+				t.Errorf("errors.Is(%v, %v) is false", ie, tt.errno)
 			}
 			if run.ExitCode != 1 {
 				t.Errorf("exit code %d, want 1", run.ExitCode)
@@ -111,25 +133,12 @@ func TestErrorsAreOneJSONLine(t *testing.T) {
 	}
 }
 
-func TestEscapedMessageDecodes(t *testing.T) {
-	requireRoot(t)
-	env := []string{EnvBootstrap + "=1", EnvSyncFD + "=3", EnvSetns + "=\"\\\x01\x1f"}
-	run := runHelper(t, env)
-	var msg Message
-	if err := json.Unmarshal([]byte(run.Sync), &msg); err != nil {
-		t.Fatalf("decode %q: %v", run.Sync, err)
-	}
-	if want := "nsenter: invalid _HUSK_SETNS \"\"\\\x01\x1f\""; msg.Msg != want {
-		t.Errorf("message is %q, want %q", msg.Msg, want)
-	}
-}
-
-// Without a sync fd the error line goes to stderr.
+// Without a sync fd the error goes to stderr as text.
 func TestMissingSyncFD(t *testing.T) {
 	requireRoot(t)
 	for _, env := range [][]string{{EnvBootstrap + "=1"}, {EnvBootstrap + "=1", EnvSyncFD + "=3x"}} {
 		run := runHelper(t, env)
-		want := errorLine(`nsenter: _HUSK_SYNCFD is missing or invalid`)
+		want := "husk: nsenter: _HUSK_SYNCFD is missing or invalid\n"
 		if run.ExitCode != 1 || run.Stderr != want || run.Sync != "" || run.Stdout != "" {
 			t.Errorf("env %q: exit %d, stderr %q, sync %q, stdout %q; want exit 1 and stderr %q",
 				env, run.ExitCode, run.Stderr, run.Sync, run.Stdout, want)

@@ -1,24 +1,30 @@
 // nsenter.c: the constructor described in doc.go. setns(2) into a user or
 // mount namespace needs a single-threaded process, and the Go runtime starts
 // threads before any Go code runs, so this runs from libc's start-up code.
-// Errors go to the parent as one JSON line on _HUSK_SYNCFD, then _exit(1).
+// It joins and unshares namespaces (the bootstrap), then either returns
+// into Go, execs a program (exec mode) or becomes the container init
+// (init.c), which never returns.
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <linux/magic.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
+
+#include "frame.h"
+#include "init.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -30,50 +36,9 @@
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |        \
 	 CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
 
-// write_all writes all of buf, retrying short writes and EINTR.
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-// fail writes {"type":"error","msg":"nsenter: <fmt>[: strerror(err)]"}\n to
-// syncfd and exits with status 1.
-__attribute__((noreturn, format(printf, 3, 4)))
-static void fail(int syncfd, int err, const char *fmt, ...)
-{
-	char msg[512], line[sizeof(msg) * 6 + 64]; // a byte escapes to <= 6
-	va_list ap;
-
-	strcpy(msg, "nsenter: ");
-	va_start(ap, fmt);
-	vsnprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), fmt, ap);
-	va_end(ap);
-	if (err != 0)
-		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s",
-			 strerror(err));
-	// JSON escaping: only '"', '\\' and control characters need it here.
-	char *p = line + sprintf(line, "{\"type\":\"error\",\"msg\":\"");
-	for (const unsigned char *c = (unsigned char *)msg; *c != '\0'; c++) {
-		if (*c == '"' || *c == '\\')
-			p += sprintf(p, "\\%c", *c);
-		else if (*c < 0x20)
-			p += sprintf(p, "\\u%04x", *c);
-		else
-			*p++ = (char)*c;
-	}
-	p += sprintf(p, "\"}\n");
-	write_all(syncfd, line, (size_t)(p - line));
-	_exit(1);
-}
+// Exit status of exec mode when the constructor itself fails, as a shell
+// reports a command it could not run.
+#define EXEC_MODE_FAILED 127
 
 // parse_number parses a non-negative decimal at s that fits in an int, and
 // stores where it ends in *end. It returns -1 if there is none.
@@ -111,28 +76,28 @@ static const char *ns_name(int type)
 
 // join_namespace joins the namespace open at fd and closes fd. After joining
 // a user namespace it becomes root there (EINVAL if 0 is not mapped).
-static void join_namespace(int syncfd, int fd)
+static void join_namespace(const struct failer *f, int fd)
 {
 	int type = ioctl(fd, NS_GET_NSTYPE);
 
 	if (type < 0)
-		fail(syncfd, errno, "namespace type of fd %d", fd);
+		die(f, errno, "nsenter: namespace type of fd %d", fd);
 	if (setns(fd, 0) < 0)
-		fail(syncfd, errno, "setns %s (fd %d)", ns_name(type), fd);
+		die(f, errno, "nsenter: setns %s (fd %d)", ns_name(type), fd);
 	close(fd);
 	if (type != CLONE_NEWUSER)
 		return;
 	// gid first, as usual: the uid change is the one that can drop the
 	// capabilities a later gid change would need.
 	if (setresgid(0, 0, 0) < 0)
-		fail(syncfd, errno, "setresgid 0 in joined user namespace");
+		die(f, errno, "nsenter: setresgid 0 in joined user namespace");
 	if (setresuid(0, 0, 0) < 0)
-		fail(syncfd, errno, "setresuid 0 in joined user namespace");
+		die(f, errno, "nsenter: setresuid 0 in joined user namespace");
 }
 
 // walk_fds checks the fd list ("5,6,7") and, if join is set, joins the
 // namespaces in that order.
-static void walk_fds(int syncfd, const char *list, int join)
+static void walk_fds(const struct failer *f, const char *list, int join)
 {
 	const char *p = list;
 	char *end;
@@ -140,9 +105,9 @@ static void walk_fds(int syncfd, const char *list, int join)
 	while (list != NULL) {
 		long fd = parse_number(p, &end);
 		if (fd < 0 || (*end != ',' && *end != '\0'))
-			fail(syncfd, 0, "invalid _HUSK_SETNS \"%s\"", list);
+			die(f, 0, "nsenter: invalid _HUSK_SETNS \"%s\"", list);
 		if (join)
-			join_namespace(syncfd, (int)fd);
+			join_namespace(f, (int)fd);
 		if (*end == '\0')
 			return;
 		p = end + 1;
@@ -153,108 +118,218 @@ static void walk_fds(int syncfd, const char *list, int join)
 // is joined: after a mount namespace join, "/proc" would be that
 // namespace's, which decides where the write goes (CVE-2025-52881 class).
 // The file must be on procfs.
-static int open_timens_offsets(int syncfd)
+static int open_timens_offsets(const struct failer *f)
 {
 	struct statfs sfs;
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		fail(syncfd, errno, "open /proc/self/timens_offsets");
+		die(f, errno, "nsenter: open /proc/self/timens_offsets");
 	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-		fail(syncfd, 0, "/proc/self/timens_offsets is not on procfs");
+		die(f, 0, "nsenter: /proc/self/timens_offsets is not on procfs");
 	return fd;
 }
 
 // write_timens_offsets sets the clock offsets of the time namespace unshared
 // for our children; that is only possible before any process is in it.
-static void write_timens_offsets(int syncfd, int fd, const char *offsets)
+static void write_timens_offsets(const struct failer *f, int fd, const char *offsets)
 {
 	ssize_t len = (ssize_t)strlen(offsets);
 
 	// The kernel parses all offsets from a single write, which either
 	// takes everything or fails with errno set.
 	if (write(fd, offsets, (size_t)len) != len)
-		fail(syncfd, errno, "write /proc/self/timens_offsets");
+		die(f, errno, "nsenter: write /proc/self/timens_offsets");
 	close(fd);
 }
 
-// fork_and_report forks; the child returns and becomes the container init,
-// the parent tells the husk parent the child's pid and exits.
-static void fork_and_report(int syncfd)
+// fork_and_report forks; the child returns (to Go, or to become the
+// container init), the parent sends the child's pid as a FramePid and
+// exits. The child waits until the pid is on the socket, so a frame of its
+// own can never arrive before it.
+static void fork_and_report(const struct failer *f, int syncfd)
 {
-	char line[64];
-	pid_t pid = fork();
+	int gate[2];
+	char c;
 
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		die(f, errno, "nsenter: pipe");
+	pid_t pid = fork();
 	if (pid < 0)
-		fail(syncfd, errno, "fork");
-	if (pid == 0)
+		die(f, errno, "nsenter: fork");
+	if (pid == 0) {
+		close(gate[1]);
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			; // EOF: the parent has reported us, or is gone
+		close(gate[0]);
 		return;
-	int n = snprintf(line, sizeof(line), "{\"type\":\"pid\",\"pid\":%d}\n", pid);
-	if (write_all(syncfd, line, (size_t)n) < 0) {
+	}
+	close(gate[0]);
+	int32_t wire = pid;
+	if (frame_send(syncfd, FRAME_PID, &wire, sizeof(wire)) < 0) {
 		int err = errno;
 		// Nobody would know about the child: do not leave it running.
 		kill(pid, SIGKILL);
-		fail(syncfd, err, "report pid %d", pid);
+		die(f, err, "nsenter: report pid %d", pid);
 	}
-	_exit(0);
+	_exit(0); // closes gate[1]: the child goes on
 }
 
-__attribute__((constructor)) static void husk_nsenter(void)
+// fork_and_wait is exec mode's fork (a new pid or time namespace applies to
+// children only). The intermediate stays to pass on the exit status, with
+// 128+n for death by signal n as a shell does; the child dies with it.
+static void fork_and_wait(const struct failer *f)
 {
-	// Every container init (it has _HUSK_INITSYNC) stops being dumpable
-	// before anything else runs: until it has set up and exec'd, its
-	// root, cwd and fds are the host's, and /proc/<pid>/{root,fd,exe}
-	// must not be reachable by anyone sharing its pid namespace.
-	// Its name in ps is "husk:init", not the number of the fd it was
-	// exec'd from (/proc/self/fd/N).
-	if (getenv("_HUSK_INITSYNC") != NULL) {
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		prctl(PR_SET_NAME, "husk:init", 0, 0, 0);
+	int alive[2];
+	int status;
+
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		die(f, errno, "nsenter: pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		die(f, errno, "nsenter: fork");
+	if (pid == 0) {
+		close(alive[1]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			die(f, errno, "nsenter: set parent death signal");
+		// The intermediate may have died before the prctl. getppid
+		// cannot tell in a new pid namespace (it is 0 there), the
+		// pipe can: its write end closes with the intermediate.
+		struct pollfd pfd = {.fd = alive[0], .events = POLLIN};
+		if (poll(&pfd, 1, 0) != 0)
+			_exit(EXEC_MODE_FAILED);
+		close(alive[0]);
+		return;
 	}
+	close(alive[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die(f, errno, "nsenter: wait for %d", pid);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
 
-	const char *bootstrap = getenv("_HUSK_NSENTER");
-	if (bootstrap == NULL || strcmp(bootstrap, "1") != 0)
-		return; // not a husk init: cost is one getenv
+// exec_program runs argv[1] with argv[2..] as its argv (argv[1] again when
+// there is none: execve with an empty argv is refused by some kernels).
+__attribute__((noreturn))
+static void exec_program(const struct failer *f, int argc, char **argv)
+{
+	execve(argv[1], argc > 2 ? argv + 2 : argv + 1, environ);
+	die(f, errno, "nsenter: exec %s", argv[1]);
+}
 
+// bootstrap does what the _HUSK_* variables ask (see doc.go). It returns
+// in the process that is to go on: the only one, or the forked child.
+static void bootstrap(int argc, char **argv, int is_init)
+{
+	const char *exec_env = getenv("_HUSK_EXEC");
+	int exec_mode = exec_env != NULL;
+	// Until the sync fd is known (and always in exec mode) errors are
+	// text on stderr.
+	struct failer f = {
+		.fd = STDERR_FILENO,
+		.style = FAIL_TEXT,
+		.status = exec_mode ? EXEC_MODE_FAILED : 1,
+	};
+
+	if (exec_mode && strcmp(exec_env, "1") != 0)
+		die(&f, 0, "nsenter: invalid _HUSK_EXEC \"%s\"", exec_env);
+	if (exec_mode && is_init)
+		die(&f, 0, "nsenter: _HUSK_EXEC and _HUSK_INITSYNC exclude each other");
+	if (exec_mode && argc < 2)
+		die(&f, 0, "nsenter: _HUSK_EXEC needs the program as argv[1]");
 	const char *syncfd_env = getenv("_HUSK_SYNCFD");
 	int syncfd = syncfd_env ? (int)parse_whole(syncfd_env) : -1;
-	if (syncfd < 0) // nowhere else to report it
-		fail(STDERR_FILENO, 0, "_HUSK_SYNCFD is missing or invalid");
+	if (syncfd < 0 && (!exec_mode || syncfd_env != NULL))
+		die(&f, 0, "nsenter: _HUSK_SYNCFD is missing or invalid");
+	if (!exec_mode) {
+		f.fd = syncfd;
+		f.style = FAIL_FRAME;
+	}
 
 	// Check every request before acting on any of them.
 	const char *setns_env = getenv("_HUSK_SETNS");
-	walk_fds(syncfd, setns_env, 0);
+	walk_fds(&f, setns_env, 0);
 	const char *unshare_env = getenv("_HUSK_UNSHARE");
 	long flags = unshare_env ? parse_whole(unshare_env) : 0;
 	if (flags < 0 || (flags & ~(long)UNSHARE_ALLOWED) != 0)
-		fail(syncfd, 0, "invalid _HUSK_UNSHARE \"%s\"", unshare_env);
+		die(&f, 0, "nsenter: invalid _HUSK_UNSHARE \"%s\"", unshare_env);
 	const char *fork_env = getenv("_HUSK_FORK");
 	if (fork_env != NULL && strcmp(fork_env, "1") != 0)
-		fail(syncfd, 0, "invalid _HUSK_FORK \"%s\"", fork_env);
+		die(&f, 0, "nsenter: invalid _HUSK_FORK \"%s\"", fork_env);
 	// A process cannot start threads (and the Go runtime needs them) while
 	// its new pid or time namespace is only for its children.
 	if ((flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0 && fork_env == NULL)
-		fail(syncfd, 0, "CLONE_NEWPID and CLONE_NEWTIME need _HUSK_FORK=1");
+		die(&f, 0, "nsenter: CLONE_NEWPID and CLONE_NEWTIME need _HUSK_FORK=1");
 	const char *offsets = getenv("_HUSK_TIMENS_OFFSETS");
 	if (offsets != NULL && (flags & CLONE_NEWTIME) == 0)
-		fail(syncfd, 0, "_HUSK_TIMENS_OFFSETS needs CLONE_NEWTIME");
+		die(&f, 0, "nsenter: _HUSK_TIMENS_OFFSETS needs CLONE_NEWTIME");
 
-	int offsets_fd = offsets != NULL ? open_timens_offsets(syncfd) : -1;
-	walk_fds(syncfd, setns_env, 1);
+	int offsets_fd = offsets != NULL ? open_timens_offsets(&f) : -1;
+	walk_fds(&f, setns_env, 1);
 	if (flags != 0 && unshare((int)flags) < 0)
-		fail(syncfd, errno, "unshare 0x%lx", flags);
+		die(&f, errno, "nsenter: unshare 0x%lx", flags);
 	if (offsets != NULL)
-		write_timens_offsets(syncfd, offsets_fd, offsets);
+		write_timens_offsets(&f, offsets_fd, offsets);
 
 	// unsetenv removes the entries from the environ array, which is also
-	// where the Go runtime reads its environment from.
+	// where the Go runtime and exec mode's execve read the environment.
 	unsetenv("_HUSK_NSENTER");
 	unsetenv("_HUSK_SYNCFD");
 	unsetenv("_HUSK_SETNS");
 	unsetenv("_HUSK_UNSHARE");
 	unsetenv("_HUSK_FORK");
 	unsetenv("_HUSK_TIMENS_OFFSETS");
+	unsetenv("_HUSK_EXEC");
 
+	if (exec_mode) {
+		if (fork_env != NULL)
+			fork_and_wait(&f);
+		exec_program(&f, argc, argv);
+	}
 	if (fork_env != NULL)
-		fork_and_report(syncfd);
+		fork_and_report(&f, syncfd);
+}
+
+// become_init runs the container init (init.c) on the sync socket named
+// by _HUSK_INITSYNC.
+__attribute__((noreturn))
+static void become_init(const char *initsync)
+{
+	static const char by_hand[] = "husk init: must be started by husk, not by hand\n";
+	int fd = (int)parse_whole(initsync);
+
+	// 0, 1 and 2 are the workload's stdio, never the socket.
+	if (fd < 3) {
+		write_all(STDERR_FILENO, by_hand, sizeof(by_hand) - 1);
+		_exit(1);
+	}
+	unsetenv("_HUSK_INITSYNC");
+	init_main(fd);
+}
+
+// glibc passes (argc, argv, envp) to constructors, dynamic and static.
+__attribute__((constructor)) static void husk_nsenter(int argc, char **argv, char **envp)
+{
+	(void)envp; // environ is what unsetenv keeps up to date
+	const char *initsync = getenv("_HUSK_INITSYNC");
+	const char *bootstrap_env = getenv("_HUSK_NSENTER");
+	int do_bootstrap = bootstrap_env != NULL && strcmp(bootstrap_env, "1") == 0;
+
+	// Every container init (it has _HUSK_INITSYNC), and every process
+	// exec mode starts in a container, stops being dumpable before
+	// anything else runs: until it execs, its root, cwd and fds are the
+	// host's, and /proc/<pid>/{root,fd,exe} must not be reachable by
+	// anyone sharing its pid namespace. execve makes the workload
+	// dumpable again. An init's name in ps is "husk:init", not the
+	// number of the fd it was exec'd from (/proc/self/fd/N).
+	if (initsync != NULL || (do_bootstrap && getenv("_HUSK_EXEC") != NULL))
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (initsync != NULL)
+		prctl(PR_SET_NAME, "husk:init", 0, 0, 0);
+
+	if (do_bootstrap)
+		bootstrap(argc, argv, initsync != NULL);
+	if (initsync != NULL)
+		become_init(initsync);
+	// Not a husk init: the cost was two getenv calls.
 }

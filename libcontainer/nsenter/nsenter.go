@@ -1,7 +1,8 @@
 package nsenter
 
-// The C code lives in nsenter.c; cgo compiles it with these flags and links
-// its constructor into every binary that imports this package.
+// The C code lives in the .c files of this directory (see doc.go); cgo
+// compiles them all with these flags and links their constructor into every
+// binary that imports this package.
 
 /*
 #cgo CFLAGS: -Wall -Werror
@@ -17,9 +18,9 @@ import (
 	"github.com/huskrt/husk/libcontainer/configs"
 )
 
-// Environment variables of the bootstrap protocol. The constructor reads and
-// then removes all of them, so neither the Go side of the child nor the
-// workload sees them.
+// Environment variables of the constructor (see doc.go). It reads and then
+// removes all of them, so neither the Go side of the child nor anything it
+// execs sees them.
 const (
 	// EnvBootstrap must be "1" for the constructor to do anything.
 	EnvBootstrap = "_HUSK_NSENTER"
@@ -30,29 +31,26 @@ const (
 	// EnvUnshare is the decimal CLONE_NEW* flags to unshare after joining.
 	EnvUnshare = "_HUSK_UNSHARE"
 	// EnvFork "1" makes the constructor fork after unsharing; the parent side
-	// reports the child's pid and exits.
+	// reports the child's pid and exits (in exec mode: waits for the child
+	// and exits with its status).
 	EnvFork = "_HUSK_FORK"
 	// EnvTimeOffsets is written as-is to /proc/self/timens_offsets.
 	EnvTimeOffsets = "_HUSK_TIMENS_OFFSETS"
+	// EnvExec "1" selects exec mode: after the bootstrap the constructor
+	// execs argv[1] with argv[2:] as its argv.
+	EnvExec = "_HUSK_EXEC"
+	// EnvInitSync is the fd number of the sync socket of a container init;
+	// with it the constructor runs the init (see doc.go) and never returns.
+	// It is not part of Request: a process can be an init without joining
+	// anything.
+	EnvInitSync = "_HUSK_INITSYNC"
 )
-
-// Message types on the sync socket.
-const (
-	MessageError = "error"
-	MessagePid   = "pid"
-)
-
-// Message is one JSON line the constructor writes to the sync socket: an
-// error before it exits with status 1, or the pid of the forked child.
-type Message struct {
-	Type string `json:"type"`
-	Msg  string `json:"msg,omitempty"`
-	Pid  int    `json:"pid,omitempty"`
-}
 
 // Request is what the parent asks the constructor of the child to do.
 type Request struct {
-	// SyncFD is the child's fd number of the sync socket.
+	// SyncFD is the child's fd number of the sync socket, where errors
+	// and the pid of a forked child go. Below 0 it is left out, which only
+	// exec mode allows (its errors go to stderr).
 	SyncFD int
 	// JoinFDs are the child's fd numbers of namespaces to join, in order.
 	// Put the user namespace first so the others are joined with its rights.
@@ -65,11 +63,18 @@ type Request struct {
 	// TimeOffsets is the timens_offsets text (see FormatTimeOffsets); it
 	// needs CLONE_NEWTIME in Unshare.
 	TimeOffsets string
+	// Exec selects exec mode: the child runs its argv[1] in the namespaces
+	// instead of Go code. With Fork, the intermediate process waits for
+	// the program and exits with its status instead of reporting its pid.
+	Exec bool
 }
 
 // Env returns the "NAME=value" entries to add to the child's environment.
 func (r *Request) Env() []string {
-	env := []string{EnvBootstrap + "=1", EnvSyncFD + "=" + strconv.Itoa(r.SyncFD)}
+	env := []string{EnvBootstrap + "=1"}
+	if r.SyncFD >= 0 {
+		env = append(env, EnvSyncFD+"="+strconv.Itoa(r.SyncFD))
+	}
 	if len(r.JoinFDs) > 0 {
 		fds := make([]string, len(r.JoinFDs))
 		for i, fd := range r.JoinFDs {
@@ -85,6 +90,9 @@ func (r *Request) Env() []string {
 	}
 	if r.TimeOffsets != "" {
 		env = append(env, EnvTimeOffsets+"="+r.TimeOffsets)
+	}
+	if r.Exec {
+		env = append(env, EnvExec+"=1")
 	}
 	return env
 }

@@ -1,8 +1,7 @@
 package nsenter
 
 import (
-	"encoding/json"
-	"fmt"
+	"encoding/binary"
 	"os"
 	"strings"
 	"syscall"
@@ -151,60 +150,55 @@ func becomeSubreaper(t *testing.T) {
 	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 }
 
-// reapReportedChild checks that the sync socket got exactly one pid line
+// reapReportedChild checks that the sync socket got exactly one FramePid
 // and reaps that pid, which must have exited 0. Wait4 failing with ECHILD
 // would mean the pid is not the forked child.
 func reapReportedChild(t *testing.T, run helperRun) int {
 	t.Helper()
-	var msg Message
-	if err := json.Unmarshal([]byte(run.Sync), &msg); err != nil || msg.Type != MessagePid || msg.Pid <= 0 {
-		t.Fatalf("sync socket got %q (%v), want a pid line; stderr %q", run.Sync, err, run.Stderr)
+	typ, payload, err := readFrame(strings.NewReader(run.Sync))
+	if err != nil || typ != FramePid {
+		t.Fatalf("sync socket got %q (%v), want a pid frame; stderr %q", run.Sync, err, run.Stderr)
 	}
-	if want := fmt.Sprintf("{\"type\":\"pid\",\"pid\":%d}\n", msg.Pid); run.Sync != want {
-		t.Errorf("sync socket got %q, want %q", run.Sync, want)
+	pid, err := decodePid(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := binary.NativeEndian.AppendUint32(nil, 4)
+	want = binary.NativeEndian.AppendUint32(want, FramePid)
+	want = binary.NativeEndian.AppendUint32(want, uint32(pid))
+	if run.Sync != string(want) {
+		t.Errorf("sync socket got %q, want exactly %q", run.Sync, want)
 	}
 	if run.ExitCode != 0 {
 		t.Errorf("intermediate process exited %d, want 0", run.ExitCode)
 	}
-	killTimer := time.AfterFunc(10*time.Second, func() { _ = unix.Kill(msg.Pid, unix.SIGKILL) })
+	killTimer := time.AfterFunc(10*time.Second, func() { _ = unix.Kill(pid, unix.SIGKILL) })
 	defer killTimer.Stop()
 	var status unix.WaitStatus
 	for {
-		_, err := unix.Wait4(msg.Pid, &status, 0, nil)
+		_, err := unix.Wait4(pid, &status, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			t.Fatalf("reap forked child %d: %v", msg.Pid, err)
+			t.Fatalf("reap forked child %d: %v", pid, err)
 		}
 		break
 	}
 	if !status.Exited() || status.ExitStatus() != 0 {
-		t.Errorf("forked child %d ended with status %#x, want exit 0", msg.Pid, status)
+		t.Errorf("forked child %d ended with status %#x, want exit 0", pid, status)
 	}
-	return msg.Pid
+	return pid
 }
 
-// TestInitIsNotDumpableFromTheStart: any container init (marked by
-// _HUSK_INITSYNC) is made non-dumpable and named "husk:init" by the
-// constructor, before Go runs, even when it joins nothing; other processes
-// keep the defaults.
-func TestInitIsNotDumpableFromTheStart(t *testing.T) {
-	for _, tc := range []struct {
-		env      []string
-		dumpable int
-		isInit   bool
-	}{
-		{[]string{"_HUSK_INITSYNC=3"}, 0, true},
-		{nil, 1, false},
-	} {
-		run := runHelper(t, tc.env)
-		report := run.mustReport(t)
-		if report.Dumpable != tc.dumpable {
-			t.Errorf("env %q: dumpable = %d, want %d", tc.env, report.Dumpable, tc.dumpable)
-		}
-		if (report.Comm == "husk:init") != tc.isInit {
-			t.Errorf("env %q: comm = %q", tc.env, report.Comm)
-		}
+// A process that is not a container init keeps the defaults: dumpable and
+// its own name. (init_test.go checks the init's side.)
+func TestNonInitIsDumpable(t *testing.T) {
+	report := runHelper(t, nil).mustReport(t)
+	if report.Dumpable != 1 {
+		t.Errorf("dumpable = %d, want 1", report.Dumpable)
+	}
+	if report.Comm == "husk:init" {
+		t.Errorf("comm = %q", report.Comm)
 	}
 }

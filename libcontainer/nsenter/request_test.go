@@ -30,6 +30,14 @@ func TestRequestEnv(t *testing.T) {
 			"_HUSK_NSENTER=1", "_HUSK_SYNCFD=5", "_HUSK_SETNS=6,7",
 			"_HUSK_UNSHARE=603979776", "_HUSK_FORK=1", "_HUSK_TIMENS_OFFSETS=monotonic 5 0\n",
 		},
+	}, {
+		name: "exec mode without sync fd",
+		req:  Request{SyncFD: -1, JoinFDs: []int{3}, Exec: true},
+		want: []string{"_HUSK_NSENTER=1", "_HUSK_SETNS=3", "_HUSK_EXEC=1"},
+	}, {
+		name: "exec mode with sync fd",
+		req:  Request{SyncFD: 4, Exec: true, Fork: true},
+		want: []string{"_HUSK_NSENTER=1", "_HUSK_SYNCFD=4", "_HUSK_FORK=1", "_HUSK_EXEC=1"},
 	}}
 	for _, tt := range tests {
 		if got := tt.req.Env(); !slices.Equal(got, tt.want) {

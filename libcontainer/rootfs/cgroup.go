@@ -194,7 +194,7 @@ func (mt *mounter) ownCgroupDirs() ([]ownCgroupDir, error) {
 }
 
 func (mt *mounter) readCgroupMemberships() ([]cgroupMembership, error) {
-	f, err := mt.proc.Open("self/cgroup", unix.O_RDONLY)
+	f, err := mt.proc.Open(mt.opts.process()+"/cgroup", unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (mt *mounter) readCgroupMemberships() ([]cgroupMembership, error) {
 }
 
 func (mt *mounter) hostCgroupMounts() ([]*mountinfo.Info, error) {
-	f, err := mt.proc.Open("self/mountinfo", unix.O_RDONLY)
+	f, err := mt.proc.Open("thread-self/mountinfo", unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

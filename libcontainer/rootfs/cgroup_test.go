@@ -63,7 +63,7 @@ func TestCgroupMounts(t *testing.T) {
 		cgroupMount.Type = "cgroup2"
 	}
 	cfg := &configs.Config{Rootfs: rootfs, Mounts: []configs.Mount{cgroupMount}}
-	if err := Prepare(cfg, openProc(t)); err != nil {
+	if err := Prepare(cfg, Options{Proc: openProc(t)}); err != nil {
 		t.Fatal(err)
 	}
 	dest := filepath.Join(rootfs, "sys/fs/cgroup")

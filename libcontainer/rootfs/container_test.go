@@ -20,7 +20,7 @@ func setUpContainer(t *testing.T, cfg *configs.Config) *procfs.Handle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Prepare(cfg, proc); err != nil {
+	if err := Prepare(cfg, Options{Proc: proc}); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
 	if err := Enter(cfg); err != nil {

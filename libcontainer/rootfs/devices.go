@@ -65,8 +65,9 @@ func (mt *mounter) setupDev(cfg *configs.Config) error {
 		devices = append(devices, d)
 	}
 	// In a user namespace mknod of devices fails with EPERM: from then on
-	// the host's nodes are bind-mounted instead, as runc does.
-	bindDevices := false
+	// the host's nodes are bind-mounted instead, as runc does. Working for
+	// a user namespace from outside, bind them from the start.
+	bindDevices := mt.opts.BindDevices
 	for _, d := range devices {
 		if err := mt.createDevice(d, &bindDevices); err != nil {
 			return fmt.Errorf("device %s: %w", d.Path, err)

@@ -2,10 +2,11 @@
 // init's fresh mount namespace: the rootfs and the config's mounts, /dev,
 // pivot_root, masked and read-only paths.
 //
-// The init calls, in this order and from a single OS thread:
+// The caller (husk's parent, on a thread that joined the init's mount
+// namespace, or an init itself) calls, in this order, from one OS thread:
 //
 //	h, _ := procfs.Open()
-//	rootfs.Prepare(cfg, h) // mounts, /dev, still in the host's root
+//	rootfs.Prepare(cfg, rootfs.Options{Proc: h}) // mounts, /dev, in the host's root
 //	// createContainer hooks run here
 //	rootfs.Enter(cfg)      // pivot_root (or MS_MOVE+chroot) into cfg.Rootfs
 //	rootfs.Finish(cfg, h)  // masked and read-only paths, read-only "/"

@@ -26,6 +26,12 @@ const (
 type mounter struct {
 	root *os.File // the rootfs, O_PATH
 	proc *procfs.Handle
+	opts Options
+}
+
+// mountHere is the default Options.MountFS: mount(2) by this process.
+func (mt *mounter) mountHere(source, fstype string, flags uintptr, data string, target *os.File) error {
+	return unix.Mount(source, mt.proc.FdPath(fd(target)), fstype, flags, data)
 }
 
 func fd(f *os.File) int { return int(f.Fd()) }
@@ -147,7 +153,7 @@ func (mt *mounter) mountFilesystem(m *configs.Mount) error {
 // t. The error of mount(2) itself is returned as is, for callers that fall
 // back to something else.
 func (mt *mounter) mountOnto(t *target, m *configs.Mount) error {
-	if err := unix.Mount(m.Source, mt.proc.FdPath(fd(t.file)), m.Type, m.Flags&^propagationFlags, m.Data); err != nil {
+	if err := mt.opts.MountFS(m.Source, m.Type, m.Flags&^propagationFlags, m.Data, t.file); err != nil {
 		return err
 	}
 	if m.RecAttrSet == 0 && m.RecAttrClr == 0 && len(m.PropagationFlags) == 0 {

@@ -94,7 +94,14 @@ func moveRoot(rootfs string) error {
 }
 
 func hideHostProcAndSys(rootfs string) error {
-	mounts, err := mountinfo.GetMounts(func(info *mountinfo.Info) (skip, stop bool) {
+	// thread-self: the calling thread's mount namespace may not be that
+	// of its whole process.
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("list host mounts: %w", err)
+	}
+	defer f.Close()
+	mounts, err := mountinfo.GetMountsFromReader(f, func(info *mountinfo.Info) (skip, stop bool) {
 		full := info.Root == "/" && (info.FSType == "proc" || info.FSType == "sysfs")
 		inRootfs := info.Mountpoint == rootfs || strings.HasPrefix(info.Mountpoint, rootfs+"/")
 		return !full || inRootfs, false

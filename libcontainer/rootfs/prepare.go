@@ -20,10 +20,11 @@ const defaultRootPropagation = unix.MS_SLAVE | unix.MS_REC
 // Prepare builds the container's filesystem under cfg.Rootfs, before the
 // pivot: it sets the propagation of "/", makes cfg.Rootfs a mount point,
 // mounts cfg.Mounts in order and, unless /dev is bind-mounted from
-// elsewhere, creates the device nodes and /dev symlinks. proc must be a
-// handle opened in this mount namespace; it is used to mount onto
-// descriptors.
-func Prepare(cfg *configs.Config, proc *procfs.Handle) error {
+// elsewhere, creates the device nodes and /dev symlinks. The calling thread
+// must be in the container's mount namespace, with a file system context
+// (root, cwd) of its own.
+func Prepare(cfg *configs.Config, opts Options) error {
+	proc := opts.Proc
 	if !filepath.IsAbs(cfg.Rootfs) {
 		return fmt.Errorf("rootfs %q is not an absolute path", cfg.Rootfs)
 	}
@@ -49,7 +50,10 @@ func Prepare(cfg *configs.Config, proc *procfs.Handle) error {
 	root := os.NewFile(uintptr(rootFd), cfg.Rootfs)
 	defer root.Close()
 
-	mt := &mounter{root: root, proc: proc}
+	mt := &mounter{root: root, proc: proc, opts: opts}
+	if mt.opts.MountFS == nil {
+		mt.opts.MountFS = mt.mountHere
+	}
 	for i := range cfg.Mounts {
 		m := &cfg.Mounts[i]
 		if err := mt.mountOne(m); err != nil {
@@ -88,14 +92,16 @@ func createCwd(root *os.File, cfg *configs.Config) error {
 // shared: pivot_root refuses a shared parent, and binding rootfs onto itself
 // under a shared mount would propagate that bind to the host.
 func makeParentMountPrivate(rootfs string, proc *procfs.Handle) error {
-	f, err := proc.Open("self/mountinfo", unix.O_RDONLY)
+	// thread-self: the caller may be a thread that joined the container's
+	// mount namespace while the rest of its process did not.
+	f, err := proc.Open("thread-self/mountinfo", unix.O_RDONLY)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	mounts, err := mountinfo.GetMountsFromReader(f, mountinfo.ParentsFilter(rootfs))
 	if err != nil {
-		return fmt.Errorf("read /proc/self/mountinfo: %w", err)
+		return fmt.Errorf("read /proc/thread-self/mountinfo: %w", err)
 	}
 	var parent *mountinfo.Info
 	for _, m := range mounts {
@@ -112,4 +118,17 @@ func makeParentMountPrivate(rootfs string, proc *procfs.Handle) error {
 		return fmt.Errorf("make %s (parent mount of the rootfs) private: %w", parent.Mountpoint, err)
 	}
 	return nil
+}
+
+// PrepareChroot is Prepare for a container without a mount namespace of its
+// own: nothing may be mounted, only process.cwd is made inside the rootfs
+// (the init then chroots into it).
+func PrepareChroot(cfg *configs.Config, opts Options) error {
+	rootFd, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open rootfs", Path: cfg.Rootfs, Err: err}
+	}
+	root := os.NewFile(uintptr(rootFd), cfg.Rootfs)
+	defer root.Close()
+	return createCwd(root, cfg)
 }

@@ -61,7 +61,7 @@ func TestSymlinkedDestinationsStayInRootfs(t *testing.T) {
 			{Source: "tmpfs", Destination: "/dangling/x", Type: "tmpfs"},
 		},
 	}
-	if err := Prepare(cfg, openProc(t)); err != nil {
+	if err := Prepare(cfg, Options{Proc: openProc(t)}); err != nil {
 		t.Fatal(err)
 	}
 	requireEmptyDir(t, outside)
@@ -103,10 +103,10 @@ func TestDevSymlinkRefused(t *testing.T) {
 	enterPrivateMounts(t)
 	proc := openProc(t)
 	// The image's own /dev is used: devices would be created in it.
-	err := Prepare(&configs.Config{Rootfs: imageDev}, proc)
+	err := Prepare(&configs.Config{Rootfs: imageDev}, Options{Proc: proc})
 	requireErrorContains(t, "image /dev symlink", err, "symlink")
 	// A tmpfs is mounted on /dev.
-	err = Prepare(&configs.Config{Rootfs: tmpfsDev, Mounts: defaultMounts()[1:2]}, proc)
+	err = Prepare(&configs.Config{Rootfs: tmpfsDev, Mounts: defaultMounts()[1:2]}, Options{Proc: proc})
 	requireErrorContains(t, "tmpfs on a /dev symlink", err, "symlink")
 	requireEmptyDir(t, hostDev)
 	requireNotMounted(t, hostDev)
@@ -142,7 +142,7 @@ func TestProcAndSysSymlinksRefused(t *testing.T) {
 		{Source: "proc", Destination: "/myproc", Type: "proc"},
 	}
 	for _, m := range cases {
-		err := Prepare(&configs.Config{Rootfs: rootfs, Mounts: []configs.Mount{m}}, proc)
+		err := Prepare(&configs.Config{Rootfs: rootfs, Mounts: []configs.Mount{m}}, Options{Proc: proc})
 		requireErrorContains(t, m.Type+" on "+m.Destination, err, "symlink")
 		if !strings.Contains(err.Error(), "mount "+m.Type+" on "+m.Destination+": ") {
 			t.Errorf("error lacks the stage and path: %v", err)
@@ -228,7 +228,7 @@ func TestImageDevEntriesReplaced(t *testing.T) {
 		Rootfs:  rootfs,
 		Devices: []configs.Device{{Path: "/dev/net/tun", Type: 'c', Major: 10, Minor: 200, FileMode: 0o666}},
 	}
-	if err := Prepare(cfg, openProc(t)); err != nil {
+	if err := Prepare(cfg, Options{Proc: openProc(t)}); err != nil {
 		t.Fatal(err)
 	}
 	requireDevice(t, filepath.Join(rootfs, "dev/null"), unix.S_IFCHR, 1, 3, 0o666, 0, 0)

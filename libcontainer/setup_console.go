@@ -7,59 +7,57 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setupConsole gives the workload a terminal (process.terminal): a pty
-// from the container's own devpts, its peer as stdio, controlling tty and
-// /dev/console, and its master sent to the console socket. It runs after
+// setupConsole gives the workload a terminal (process.terminal): a pty from
+// the container's own devpts, bound over /dev/console, its master sent to
+// the console socket. It returns the pty's peer, which the init makes its
+// stdio and controlling terminal; nil without a terminal. It runs after
 // pivot_root, so /dev/pts is the container's devpts instance.
-func (s *initState) setupConsole() error {
-	if s.ic.ConsoleFd < 0 {
-		return nil
+func (s *initSetup) setupConsole() (*os.File, error) {
+	if s.console == nil {
+		return nil, nil
 	}
-	sock := os.NewFile(uintptr(s.ic.ConsoleFd), "console-socket")
-	defer sock.Close()
 	master, err := openPtmx()
 	if err != nil {
-		return fmt.Errorf("process.terminal: %w", err)
+		return nil, fmt.Errorf("process.terminal: %w", err)
 	}
 	defer master.Close()
 	// TIOCGPTPEER opens the peer through the master, not by a /dev/pts/N
 	// path that could be raced into a symlink (CVE-2025-52565).
 	peerFd, err := ioctlPeer(int(master.Fd()))
 	if err != nil {
-		return fmt.Errorf("process.terminal: TIOCGPTPEER: %w", err)
+		return nil, fmt.Errorf("process.terminal: TIOCGPTPEER: %w", err)
 	}
 	peer := os.NewFile(uintptr(peerFd), "pty-peer")
-	defer peer.Close()
+	if err := s.configureConsole(peer, master); err != nil {
+		peer.Close()
+		return nil, err
+	}
+	return peer, nil
+}
+
+func (s *initSetup) configureConsole(peer, master *os.File) error {
+	// The pty belongs to whoever opened the multiplexer: give it to the
+	// container's root, which would have opened it from inside (its group
+	// comes from devpts's gid= option and stays).
+	if o := s.owner; o != nil {
+		if err := unix.Fchown(int(peer.Fd()), o.UID, -1); err != nil {
+			return fmt.Errorf("process.terminal: chown pty: %w", err)
+		}
+	}
 	p := s.cfg.Process
 	// As runc, a size with a zero side is left alone: a 0-wide terminal
 	// is of no use to anything.
 	if p.ConsoleWidth > 0 && p.ConsoleHeight > 0 {
 		ws := &unix.Winsize{Row: p.ConsoleHeight, Col: p.ConsoleWidth}
-		if err := unix.IoctlSetWinsize(peerFd, unix.TIOCSWINSZ, ws); err != nil {
+		if err := unix.IoctlSetWinsize(int(peer.Fd()), unix.TIOCSWINSZ, ws); err != nil {
 			return fmt.Errorf("process.consoleSize: %w", err)
 		}
 	}
-	if err := bindConsole(peerFd); err != nil {
+	if err := bindConsole(int(peer.Fd())); err != nil {
 		return fmt.Errorf("process.terminal: /dev/console: %w", err)
 	}
-	for fd := 0; fd < 3; fd++ {
-		if err := unix.Dup3(peerFd, fd, 0); err != nil {
-			return fmt.Errorf("process.terminal: dup pty to fd %d: %w", fd, err)
-		}
-	}
-	// Only a session leader can take a controlling terminal. Init is one
-	// when the runtime started it, but not when the nsenter bootstrap
-	// forked it (new pid or time namespace under a joined user namespace).
-	if sid, _ := unix.Getsid(0); sid != unix.Getpid() {
-		if _, err := unix.Setsid(); err != nil {
-			return fmt.Errorf("process.terminal: setsid: %w", err)
-		}
-	}
-	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("process.terminal: set controlling tty: %w", err)
-	}
 	rights := unix.UnixRights(int(master.Fd()))
-	if err := unix.Sendmsg(int(sock.Fd()), []byte("/dev/ptmx"), rights, nil, 0); err != nil {
+	if err := unix.Sendmsg(int(s.console.Fd()), []byte("/dev/ptmx"), rights, nil, 0); err != nil {
 		return fmt.Errorf("process.terminal: send pty master to console socket: %w", err)
 	}
 	return nil
