@@ -59,7 +59,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	// leaving a created container behind.
 	early := make(chan os.Signal, 32)
 	if !detach {
-		signal.Notify(early)
+		signal.Notify(early, libcontainer.ForwardableSignals()...)
 	}
 	c, err := createContainer(cmd, id, opts)
 	if err != nil {
