@@ -22,13 +22,19 @@ VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo 0.1.0-dev)
 COMMIT ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && \
 	{ git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; })
 
-# husk is one static binary: it must run inside the test VM and in bundles
-# that have no libc, and it links a C constructor (libcontainer/nsenter) and
-# libseccomp. Static glibc links fine here (libc.a and libseccomp.a come with
-# libc6-dev and libseccomp-dev); netgo/osusergo keep the Go side off glibc's
-# NSS, which cannot work from a static binary.
-GO_TAGS ?= netgo osusergo
-GO_LDFLAGS := -s -w -extldflags=-static -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# husk is one static binary, pure Go (no cgo: a cgo binary pays static
+# glibc's start-up, ~0.4 ms, on every command). The container init is a
+# small C program, built here with musl (static, ~70 KB, starts in ~50 us)
+# and embedded into husk (libcontainer/nsenter/cinit).
+GO_LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+MUSL_CC ?= musl-gcc
+CINIT_DIR := libcontainer/nsenter/cinit
+CINIT := $(CINIT_DIR)/bin/husk-init
+CINIT_SOURCES := $(wildcard $(CINIT_DIR)/*.c $(CINIT_DIR)/*.h)
+# musl's include path lacks the kernel's UAPI headers (linux/*.h); they
+# come after musl's own, so libc headers are always musl's.
+CINIT_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Werror -static \
+	-idirafter /usr/include -idirafter /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 
 # Sources of the binary: test files and the test harnesses under tests/ do
 # not change it.
@@ -36,7 +42,7 @@ HUSK_SOURCES := $(shell find . \( -path ./.git -o -path ./.cache -o -path ./test
 	-type f \( -name '*.go' -o -name '*.c' -o -name '*.h' \) ! -name '*_test.go' -print) go.mod go.sum
 
 # Debian packages for building and testing husk.
-DEPS_PACKAGES := busybox-static libseccomp-dev pkg-config jq go-md2man gcc libc6-dev cpio
+DEPS_PACKAGES := busybox-static libseccomp-dev pkg-config jq go-md2man gcc libc6-dev cpio musl-tools
 
 # ensure_packages installs those of the Debian packages $(1) that are not
 # installed yet; it runs `apt-get update` only when something is missing, so
@@ -68,8 +74,12 @@ help:
 deps:
 	$(call ensure_packages,$(DEPS_PACKAGES))
 
-husk: $(HUSK_SOURCES) | deps
-	CGO_ENABLED=1 $(GO) build -trimpath -tags '$(GO_TAGS)' -ldflags '$(GO_LDFLAGS)' -o $@ .
+husk: $(HUSK_SOURCES) $(CINIT) | deps
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(GO_LDFLAGS)' -o $@ .
+
+$(CINIT): $(CINIT_SOURCES) | deps
+	$(MUSL_CC) $(CINIT_CFLAGS) -o $@ $(filter %.c,$^)
+	strip $@
 
 # ---- bundles and the demo -------------------------------------------------
 
@@ -95,7 +105,7 @@ demo: husk
 # slowest step (~80 s, plus ~15 s to build the programs on a fresh clone).
 test: deps husk vet fmt-check unit integration conformance-check vm-integration
 
-vet:
+vet: $(CINIT)
 	$(GO) vet ./...
 
 fmt-check:
@@ -105,7 +115,7 @@ fmt-check:
 
 # Unit tests: every package but the integration suite, plus the conformance
 # runner's own tests (it is a separate module).
-unit: deps
+unit: deps $(CINIT)
 	$(GO) test $$($(GO) list ./... | grep -v '/tests/integration')
 	cd tests/conformance && $(GO) test ./runner/
 

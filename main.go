@@ -35,12 +35,6 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	// The container's init is this binary re-executed, but its C code
-	// (libcontainer/nsenter) runs it to the workload's execve before Go
-	// starts; Go code reaching here means a build without that code.
-	if len(os.Args) > 1 && os.Args[1] == libcontainer.InitArg {
-		libcontainer.Init()
-	}
 	os.Exit(runMain(os.Args))
 }
 

@@ -106,7 +106,11 @@ func (c *Container) Start() error {
 	// namespaces, before the workload is exec'd; a failure stops the
 	// container (runtime-spec config.md#startcontainer-hooks).
 	if h := c.saved.Config.Hooks.StartContainer; len(h) > 0 {
-		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid)); err != nil {
+		place := hookPlace{creds: c.saved.ProcessCreds}
+		if _, mountNs := c.saved.Config.Namespace(configs.NEWNS); !mountNs {
+			place.chroot = c.saved.Config.Rootfs
+		}
+		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid, place)); err != nil {
 			if kerr := c.killAndWait(); kerr != nil {
 				warnf("stop container after failed startContainer hook: %v", kerr)
 			}

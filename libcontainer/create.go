@@ -19,9 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// InitArg is the argument with which the container's init is re-executed;
-// main must call Init when os.Args[1] == InitArg.
-const InitArg = "init"
+// envInitSync names the init's sync socket fd in its environment.
+const envInitSync = "_HUSK_INITSYNC"
 
 // CreateOptions are the per-invocation settings of Create.
 type CreateOptions struct {
@@ -120,20 +119,31 @@ type initProcess struct {
 	pid int
 	// forked is true when init is not cmd's process but its child.
 	forked bool
+	// pidfd refers to the init once its pid is known (-1 before), so that
+	// kill never signals a recycled pid; reaped is set once it was waited
+	// for.
+	pidfd  int
+	reaped bool
 }
 
 func (p *initProcess) kill() {
-	if p.pid > 0 {
+	switch {
+	case p.reaped:
+	case p.pidfd >= 0:
+		unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
+	case p.pid > 0 && !p.forked:
+		// Our child, not yet waited for: its pid cannot be reused.
 		unix.Kill(p.pid, unix.SIGKILL)
 	}
 	if p.cmd.Process != nil {
 		p.cmd.Process.Kill()
 	}
-	if p.forked {
+	if p.forked && !p.reaped {
 		var ws unix.WaitStatus
 		unix.Wait4(p.pid, &ws, 0, nil)
 	}
 	p.cmd.Wait()
+	p.reaped = true
 }
 
 // startInit spawns the container's init and drives it until it waits on
@@ -161,13 +171,13 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		return nil, fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
 	dropUnavailableCaps(cfg.Process)
-	self, err := sealedSelf()
+	initProg, err := nsenter.SealedInit()
 	if err != nil {
 		return nil, err
 	}
-	debugf("init: exec %s, clone flags %#x, nsenter joins %d, unshare %#x, fork %v",
-		self.Name(), plan.cloneFlags, len(plan.cJoins), plan.cUnshare, plan.cFork)
-	defer self.Close()
+	debugf("init: clone flags %#x, nsenter joins %d, unshare %#x, fork %v",
+		plan.cloneFlags, len(plan.cJoins), plan.cUnshare, plan.cFork)
+	defer initProg.Close()
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
@@ -204,17 +214,12 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	nsenterFdBase := 3 + len(extra)
 	env = append(env, plan.nsenterEnv(syncFd, nsenterFdBase)...)
 	extra = append(extra, plan.cJoins...)
-	// The child execs /proc/self/fd/N after it has dup2'ed the extra
-	// files onto 3, 4, ...: N must lie above all of them.
-	execFd, err := unix.FcntlInt(self.Fd(), unix.F_DUPFD_CLOEXEC, 3+len(extra))
-	if err != nil {
-		return nil, fmt.Errorf("dup sealed binary fd: %w", err)
-	}
-	defer unix.Close(execFd)
+	progPath, progEnv := passProgram(&extra, initProg)
+	env = append(env, progEnv)
 
 	cmd := &exec.Cmd{
-		Path:       fmt.Sprintf("/proc/self/fd/%d", execFd),
-		Args:       []string{"husk", InitArg},
+		Path:       progPath,
+		Args:       []string{"husk-init"},
 		Env:        env,
 		Stdin:      orStd(opts.Stdin, os.Stdin),
 		Stdout:     orStd(opts.Stdout, os.Stdout),
@@ -235,7 +240,12 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	childSock.Close()
-	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, forked: plan.cFork}
+	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, forked: plan.cFork, pidfd: -1}
+	defer func() {
+		if p.pidfd >= 0 {
+			unix.Close(p.pidfd)
+		}
+	}()
 	setup := &initSetup{c: c, cfg: cfg, p: p, conn: nsenter.NewConn(parentSock), fifo: fifo, console: console, opts: opts}
 	if err := driveInit(setup); err != nil {
 		p.kill()
@@ -250,6 +260,19 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		return nil, err
 	}
 	return p, nil
+}
+
+// passProgram adds the sealed init program to a child's extra files and
+// returns the path the child execs it by, and the variable that tells the
+// program to close that fd first thing. The child's own copy is the only
+// one whose number is safe: Go's child code moves fds about (its error
+// pipe, files below their slot) into numbers just above the highest it
+// was given, so a close-on-exec fd of ours there may be overwritten
+// before execve looks the path up.
+func passProgram(extra *[]*os.File, prog *os.File) (path, env string) {
+	*extra = append(*extra, prog)
+	fd := 3 + len(*extra) - 1
+	return "/proc/self/fd/" + strconv.Itoa(fd), nsenter.EnvProgramFD + "=" + strconv.Itoa(fd)
 }
 
 // dupPreservedFDs returns duplicates of the caller's fds 3 .. 3+n-1, to be
@@ -302,6 +325,13 @@ func driveInit(s *initSetup) error {
 		p.pid = pid
 		p.cmd.Wait()
 	}
+	// Opened before the start time is read: if the pid was recycled in
+	// between, the start time will not match the saved one later.
+	pidfd, err := unix.PidfdOpen(p.pid, 0)
+	if err != nil {
+		return initExited(p)
+	}
+	p.pidfd = pidfd
 	if err := s.c.recordInit(p.pid); err != nil {
 		return err
 	}
@@ -312,9 +342,15 @@ func driveInit(s *initSetup) error {
 	}
 	// The bootstrap may still be joining namespaces; the setup joins the
 	// init's by pid, so it must wait for the init to say it is in place.
-	err := s.conn.WaitStarted()
+	err = s.conn.WaitStarted()
 	if err == nil {
 		err = s.run()
+	}
+	if err == nil && len(s.cfg.Hooks.StartContainer) > 0 && s.creds != nil {
+		s.c.saved.ProcessCreds = s.creds
+		if err := writeStateFile(s.c.dir, s.c.saved); err != nil {
+			return fmt.Errorf("save state: %w", err)
+		}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
 		// The init died (or was killed) during the setup; how it ended
@@ -335,6 +371,7 @@ func (c *Container) recordInit(pid int) error {
 }
 
 func initExited(p *initProcess) error {
+	p.reaped = true
 	if p.forked && p.pid != p.cmd.Process.Pid {
 		var ws unix.WaitStatus
 		if _, err := unix.Wait4(p.pid, &ws, 0, nil); err != nil {

@@ -15,15 +15,17 @@
 // the state was saved. Container.Wait works only in the process that
 // created the container.
 //
-// The process that calls Create must call Init from its main function when
-// it is re-executed as "<binary> init" (see InitArg), before doing anything
-// else: the container's init is this same binary, re-executed from a sealed
-// copy that the container cannot write to. Import
-// github.com/huskrt/husk/libcontainer/nsenter into the main package: its C
-// constructor makes every init non-dumpable before the Go runtime starts,
-// and does the namespace work a multithreaded process cannot: joining user,
-// mount and time namespaces, and creating a time namespace or namespaces
-// that must belong to a joined user namespace.
+// The container's init is not this program: it is a small static C program
+// (package nsenter, embedded into the binary) that Create executes from a
+// sealed memfd the container cannot write to. It joins the namespaces a
+// multithreaded Go process cannot (user, mount, time), makes the
+// filesystems that must belong to the container's namespaces, and finally
+// takes the container's credentials and execs the workload; everything
+// else Create does from a thread of the calling process that joins the
+// init's namespaces. So an embedding program needs no special main and
+// starts no second Go runtime; it must be built with `make` (or with
+// libcontainer/nsenter/cinit/bin/husk-init in place), as plain `go build`
+// cannot compile the C program.
 //
 // Create changes the calling process: it marks every fd from
 // 3+CreateOptions.PreserveFDs on close-on-exec (so that no fd of the caller

@@ -6,21 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/huskrt/husk/libcontainer"
 	"github.com/huskrt/husk/libcontainer/configs"
-	_ "github.com/huskrt/husk/libcontainer/nsenter"
 )
-
-// An embedding program must hand control to libcontainer.Init when it is
-// re-executed as the container's init, before anything else.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == libcontainer.InitArg {
-		libcontainer.Init()
-	}
-	os.Exit(m.Run())
-}
 
 // busyboxRootfs makes a minimal root filesystem from the host's static
 // busybox (Debian's busybox-static).

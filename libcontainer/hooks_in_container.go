@@ -7,16 +7,29 @@ import (
 	"github.com/huskrt/husk/libcontainer/configs"
 	"github.com/huskrt/husk/libcontainer/hooks"
 	"github.com/huskrt/husk/libcontainer/nsenter"
-	"golang.org/x/sys/unix"
 )
+
+// hookPlace says where inContainer starts a hook besides the init's
+// namespaces.
+type hookPlace struct {
+	// creds, if set, are the credentials the hook takes before it is
+	// exec'd: the workload's, for startContainer hooks (runc runs those
+	// from its init after the workload's user and capabilities are set).
+	creds *nsenter.ExecCreds
+	// chroot, if set, is the root the hook runs in: the rootfs of a
+	// container without a mount namespace of its own, whose init only
+	// chroots into it.
+	chroot string
+}
 
 // inContainer returns a hooks.Launcher that starts each hook in every
 // namespace of the container's init (pid), as the runtime-spec wants for
-// createContainer and startContainer hooks. The hook is started through a
-// sealed copy of this binary whose C bootstrap (package nsenter, exec mode)
-// joins the namespaces and execs the hook; the Go runtime never starts in
-// there. The hook runs as root of the container's user namespace.
-func inContainer(cfg *configs.Config, pid int) hooks.Launcher {
+// createContainer and startContainer hooks. The hook is started through
+// the sealed C init program in exec mode (package nsenter), which joins
+// the namespaces, takes place's root and credentials, and execs the hook;
+// without credentials the hook runs as root of the container's user
+// namespace.
+func inContainer(cfg *configs.Config, pid int, place hookPlace) hooks.Launcher {
 	return func(cmd *exec.Cmd) error {
 		joins := &configs.Config{}
 		for _, ns := range cfg.Namespaces {
@@ -28,27 +41,21 @@ func inContainer(cfg *configs.Config, pid int) hooks.Launcher {
 			return err
 		}
 		defer plan.close()
-		self, err := sealedSelf()
+		initProg, err := nsenter.SealedInit()
 		if err != nil {
 			return err
 		}
-		defer self.Close()
-		req := nsenter.Request{SyncFD: -1, Exec: true, Fork: plan.cFork}
+		defer initProg.Close()
+		req := nsenter.Request{SyncFD: -1, Exec: true, Fork: plan.cFork, Creds: place.creds, Chroot: place.chroot}
 		base := 3 + len(cmd.ExtraFiles)
 		for i := range plan.cJoins {
 			req.JoinFDs = append(req.JoinFDs, base+i)
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, plan.cJoins...)
-		// The child execs /proc/self/fd/N after the extra files are in
-		// place at 3, 4, ...: N lies above them.
-		execFd, err := unix.FcntlInt(self.Fd(), unix.F_DUPFD_CLOEXEC, 3+len(cmd.ExtraFiles))
-		if err != nil {
-			return fmt.Errorf("dup sealed binary fd: %w", err)
-		}
-		defer unix.Close(execFd)
+		progPath, progEnv := passProgram(&cmd.ExtraFiles, initProg)
 		cmd.Args = append([]string{"husk-hook", cmd.Path}, cmd.Args...)
-		cmd.Path = fmt.Sprintf("/proc/self/fd/%d", execFd)
-		cmd.Env = append(cmd.Env, req.Env()...)
+		cmd.Path = progPath
+		cmd.Env = append(append(cmd.Env, req.Env()...), progEnv)
 		return plan.start(cmd)
 	}
 }

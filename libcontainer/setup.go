@@ -34,6 +34,13 @@ type initSetup struct {
 	opts    CreateOptions
 	// owner is the host ids of the container's root (nil: the host's).
 	owner *owner
+	// Set on the setup thread: a verified procfs handle of this process,
+	// and (after pivot_root) the container's root.
+	proc *procfs.Handle
+	root *os.File
+	// creds are the workload's credentials, worked out for the plan; the
+	// startContainer hooks of `start` run with them.
+	creds *nsenter.ExecCreds
 }
 
 // run does the setup on a dedicated, locked OS thread that is thrown away
@@ -73,16 +80,24 @@ func (s *initSetup) onThread() error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	defer proc.Close()
-	if s.owner, err = rootOwner(proc, s.p.pid); err != nil {
+	s.proc = proc
+	hostIDs, err := readIDMaps(proc, s.p.pid)
+	if err != nil {
 		return err
 	}
-	if s.owner != nil {
+	if s.owner = hostIDs.root(); s.owner != nil {
 		if err := actAs(s.owner); err != nil {
 			return err
 		}
 	}
 	_, userNs := cfg.Namespace(configs.NEWUSER)
-	ropts := rootfs.Options{Proc: proc, MountFS: s.conn.Mount, BindDevices: userNs, Process: strconv.Itoa(s.p.pid)}
+	ropts := rootfs.Options{
+		Proc:        proc,
+		MountFS:     s.conn.Mount,
+		BindDevices: userNs,
+		HostIDs:     hostIDs.toHost,
+		Process:     strconv.Itoa(s.p.pid),
+	}
 	_, mountNs := cfg.Namespace(configs.NEWNS)
 	if mountNs {
 		if err := rootfs.Prepare(cfg, ropts); err != nil {
@@ -103,6 +118,12 @@ func (s *initSetup) onThread() error {
 	} else if err := chrootThread(cfg.Rootfs); err != nil {
 		return err
 	}
+	rootFd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("setup: open the container's root: %w", err)
+	}
+	s.root = os.NewFile(uintptr(rootFd), "/")
+	defer s.root.Close()
 	peer, err := s.setupConsole()
 	if err != nil {
 		return err
@@ -118,13 +139,10 @@ func (s *initSetup) onThread() error {
 	if err := setupNames(cfg); err != nil {
 		return err
 	}
-	if err := setupSysctl(proc, cfg); err != nil {
+	if err := s.setupSysctl(); err != nil {
 		return err
 	}
-	plan, err := s.execPlan(proc, peer)
-	if plan != nil && plan.Root != nil {
-		defer plan.Root.Close()
-	}
+	plan, err := s.execPlan(peer)
 	if err != nil {
 		return err
 	}
@@ -146,11 +164,9 @@ func (s *initSetup) joinInitNamespaces() error {
 	if flags == 0 {
 		return nil
 	}
-	pidfd, err := unix.PidfdOpen(s.p.pid, 0)
-	if err != nil {
-		return fmt.Errorf("setup: pidfd of init %d: %w", s.p.pid, err)
-	}
-	defer unix.Close(pidfd)
+	// The pidfd was opened as soon as the pid was known, before the start
+	// time was recorded: it is the init's even if the pid is reused now.
+	pidfd := s.p.pidfd
 	hostMnt, err := threadMountNamespace()
 	if err != nil {
 		return err
@@ -176,25 +192,6 @@ func threadMountNamespace() (uint64, error) {
 		return 0, fmt.Errorf("setup: stat /proc/thread-self/ns/mnt: %w", err)
 	}
 	return st.Ino, nil
-}
-
-// rootOwner returns the host ids of root in the init's user namespace, or
-// nil when they are the host's root (no user namespace, or an identity
-// mapping): what the setup creates in the rootfs then belongs to that
-// root, as if the init had created it.
-func rootOwner(proc *procfs.Handle, pid int) (*owner, error) {
-	uid, err := hostIDOfRoot(proc, strconv.Itoa(pid)+"/uid_map")
-	if err != nil {
-		return nil, err
-	}
-	gid, err := hostIDOfRoot(proc, strconv.Itoa(pid)+"/gid_map")
-	if err != nil {
-		return nil, err
-	}
-	if uid == 0 && gid == 0 {
-		return nil, nil
-	}
-	return &owner{UID: uid, GID: gid}, nil
 }
 
 // owner is a host uid and gid.
@@ -270,7 +267,7 @@ func (s *initSetup) createHooks() error {
 		if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
 			return &hookError{err}
 		}
-		if err := hooks.RunIn("createContainer", h.CreateContainer, state, inContainer(s.cfg, s.p.pid)); err != nil {
+		if err := hooks.RunIn("createContainer", h.CreateContainer, state, inContainer(s.cfg, s.p.pid, hookPlace{})); err != nil {
 			return &hookError{err}
 		}
 		return nil
@@ -304,18 +301,19 @@ func setupNames(cfg *configs.Config) error {
 	return nil
 }
 
-// setupSysctl writes linux.sysctl through the verified procfs handle; the
-// kernel applies a write to the namespaces of the writing thread, which has
-// joined the container's.
-func setupSysctl(proc *procfs.Handle, cfg *configs.Config) error {
-	for k, v := range cfg.Sysctl {
+// setupSysctl has the init write linux.sysctl through its private procfs:
+// the kernel applies a write to the namespaces of the writer, and some
+// values (net.ipv4.ping_group_range) are read in its user namespace, so
+// the writer must be the container's root, not this process.
+func (s *initSetup) setupSysctl() error {
+	for k, v := range s.cfg.Sysctl {
 		// Keys come as "net.ipv4.ip_forward" or, when a part has dots
 		// (eth0.100), already in slash form.
 		path := "sys/" + k
 		if !strings.Contains(k, "/") {
 			path = "sys/" + strings.ReplaceAll(k, ".", "/")
 		}
-		if err := proc.WriteFile(path, []byte(v)); err != nil {
+		if err := s.conn.WriteProc(path, v); err != nil {
 			return fmt.Errorf("linux.sysctl[%q]: %w", k, err)
 		}
 	}
@@ -323,14 +321,11 @@ func setupSysctl(proc *procfs.Handle, cfg *configs.Config) error {
 }
 
 // execPlan works out the init's last steps. It runs after pivot_root, so
-// "/" (and /etc/passwd) is the container's.
-func (s *initSetup) execPlan(proc *procfs.Handle, console *os.File) (*nsenter.ExecPlan, error) {
-	rootFd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("setup: open the container's root: %w", err)
-	}
+// s.root is the container's root.
+func (s *initSetup) execPlan(console *os.File) (*nsenter.ExecPlan, error) {
+	proc := s.proc
 	plan := &nsenter.ExecPlan{
-		Root:         os.NewFile(uintptr(rootFd), "/"),
+		Root:         s.root,
 		Fifo:         s.fifo,
 		Console:      console,
 		PreservedFDs: s.opts.PreserveFDs,
@@ -351,9 +346,11 @@ func (s *initSetup) execPlan(proc *procfs.Handle, console *os.File) (*nsenter.Ex
 			return plan, fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
 	}
+	image := rootfs.FS(s.root, proc)
 	uid, gid, groups := p.User.UID, p.User.GID, p.User.AdditionalGids
 	if p.User.Username != "" {
-		if uid, gid, groups, err = lookupUsername(p.User.Username, groups); err != nil {
+		var err error
+		if uid, gid, groups, err = lookupUsername(image, p.User.Username, groups); err != nil {
 			return plan, fmt.Errorf("process.user.username: %w", err)
 		}
 	}
@@ -376,6 +373,10 @@ func (s *initSetup) execPlan(proc *procfs.Handle, console *os.File) (*nsenter.Ex
 	}
 	plan.Cwd = p.Cwd
 	plan.Args = p.Args
-	plan.Env = withHome(dedupEnv(p.Env), uid)
+	plan.Env = withHome(image, dedupEnv(p.Env), uid)
+	s.creds = &nsenter.ExecCreds{
+		UID: uid, GID: gid, AdditionalGids: groups,
+		Caps: plan.Caps, LastCap: lastCap, NoNewPrivileges: p.NoNewPrivileges,
+	}
 	return plan, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/huskrt/husk/libcontainer/procfs"
+	"github.com/huskrt/husk/libcontainer/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +18,7 @@ func (s *initSetup) setupConsole() (*os.File, error) {
 	if s.console == nil {
 		return nil, nil
 	}
-	master, err := openPtmx()
+	master, err := openPtmx(s.root, s.proc)
 	if err != nil {
 		return nil, fmt.Errorf("process.terminal: %w", err)
 	}
@@ -63,14 +65,16 @@ func (s *initSetup) configureConsole(peer, master *os.File) error {
 	return nil
 }
 
-// openPtmx opens the container's /dev/pts/ptmx and checks that it is the
-// devpts multiplexer (char 5:2 on devpts), then unlocks the pty.
-func openPtmx() (*os.File, error) {
-	fd, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+// openPtmx opens the container's /dev/pts/ptmx, resolved inside root (this
+// process is not in the container: a /dev/pts planted as a symlink to
+// /proc/self/root/dev/pts would reach the host's devpts), and checks that
+// it is the devpts multiplexer (char 5:2 on devpts), then unlocks the pty.
+func openPtmx(root *os.File, proc *procfs.Handle) (*os.File, error) {
+	f, err := rootfs.OpenInRoot(root, proc, "/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
 	if err != nil {
-		return nil, fmt.Errorf("open /dev/pts/ptmx: %w", err)
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "/dev/pts/ptmx")
+	fd := int(f.Fd())
 	var st unix.Stat_t
 	var sfs unix.Statfs_t
 	if err := unix.Fstat(fd, &st); err != nil {

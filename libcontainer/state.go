@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/huskrt/husk/libcontainer/configs"
+	"github.com/huskrt/husk/libcontainer/nsenter"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,6 +62,10 @@ type savedState struct {
 	// whose start time differs is a reused pid, not our init.
 	InitStartTime uint64          `json:"initStartTime"`
 	Config        *configs.Config `json:"config"`
+	// ProcessCreds are the workload's credentials as create worked them
+	// out (user names resolved in the image); saved only when `start`
+	// needs them, to run startContainer hooks with them.
+	ProcessCreds *nsenter.ExecCreds `json:"processCreds,omitempty"`
 }
 
 const (

@@ -1,21 +1,20 @@
 package libcontainer
 
 import (
-	"errors"
-	"fmt"
-	"os"
+	"io/fs"
 	"strings"
 
 	"github.com/huskrt/husk/libcontainer/user"
 )
 
 // lookupUsername resolves a user name with the container's /etc/passwd and
-// /etc/group ("/" is the container's root by now).
-func lookupUsername(name string, extra []uint32) (uid, gid uint32, groups []uint32, err error) {
-	if err := userFilesAreRegular(); err != nil {
-		return 0, 0, nil, err
-	}
-	uid, gid, groups, err = user.LookupUserFS(os.DirFS("/"), name)
+// /etc/group, read through image, an fs.FS that resolves names inside the
+// container's root (rootfs.FS): this process is not in the container, so
+// a symlink such as /etc/passwd -> /proc/self/root/etc/passwd would
+// otherwise lead to the host's files. A file that is not a regular one
+// (a fifo would hang the reader) is an error.
+func lookupUsername(image fs.FS, name string, extra []uint32) (uid, gid uint32, groups []uint32, err error) {
+	uid, gid, groups, err = user.LookupUserFS(image, name)
 	if err != nil {
 		return 0, 0, nil, err
 	}
@@ -40,36 +39,14 @@ func dedupEnv(env []string) []string {
 	return out
 }
 
-// userFilesAreRegular refuses an image whose /etc/passwd or /etc/group is
-// not a regular file: init reads them as root, and a fifo there would hang
-// it, a device spin it.
-func userFilesAreRegular() error {
-	for _, path := range []string{"/etc/passwd", "/etc/group"} {
-		st, err := os.Stat(path)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s in the image is not a regular file", path)
-		}
-	}
-	return nil
-}
-
-// withHome adds HOME from the container's /etc/passwd when the
-// environment lacks it, as runc does.
-func withHome(env []string, uid uint32) []string {
+// withHome adds HOME from the container's /etc/passwd (read through image,
+// see lookupUsername) when the environment lacks it, as runc does; "/"
+// when there is no passwd entry or no usable file.
+func withHome(image fs.FS, env []string, uid uint32) []string {
 	for _, kv := range env {
 		if strings.HasPrefix(kv, "HOME=") {
 			return env
 		}
 	}
-	home := "/"
-	if userFilesAreRegular() == nil {
-		home = user.HomeDirFS(os.DirFS("/"), uid)
-	}
-	return append(append([]string(nil), env...), "HOME="+home)
+	return append(append([]string(nil), env...), "HOME="+user.HomeDirFS(image, uid))
 }

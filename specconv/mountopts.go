@@ -26,12 +26,15 @@ type mountOptions struct {
 // at all are rejected.
 func parseMountOptions(optionsPath string, options []string) (mountOptions, *Error) {
 	var decoded mountOptions
+	// Built once per mount, not once per option: each option used to cost
+	// a copy of the table (tens of KB of heap for an ordinary config).
+	table := mountOptionTable()
 	for i, option := range options {
 		optionPath := index(optionsPath, i)
 		if err := checkOptionSyntax(optionPath, option); err != nil {
 			return mountOptions{}, err
 		}
-		known, ok := findMountOption(option)
+		known, ok := findMountOption(table, option)
 		if !ok {
 			switch option {
 			case "idmap", "ridmap", "tmpcopyup":
@@ -206,8 +209,8 @@ func mountOptionTable() []mountOption {
 	}
 }
 
-func findMountOption(name string) (mountOption, bool) {
-	for _, option := range mountOptionTable() {
+func findMountOption(table []mountOption, name string) (mountOption, bool) {
+	for _, option := range table {
 		if option.name == name {
 			return option, true
 		}
@@ -218,7 +221,7 @@ func findMountOption(name string) (mountOption, bool) {
 // propagationFlags returns the mount flags of a propagation option name
 // ("rslave" is MS_SLAVE|MS_REC).
 func propagationFlags(name string) (uintptr, bool) {
-	option, ok := findMountOption(name)
+	option, ok := findMountOption(mountOptionTable(), name)
 	if !ok || option.kind != propagationOption {
 		return 0, false
 	}

@@ -1,18 +1,21 @@
 // Package nsenter is the C half of husk's process model, "Go prepares, C
-// finishes": a constructor that runs in a re-executed husk process before
-// the Go runtime starts, and the Go API (Conn, ExecPlan) the parent uses to
-// talk to it.
+// finishes": husk-init, a small static C program (cinit/*.c, built by make
+// with musl and embedded here), and the Go API the parent uses to start it
+// and talk to it (SealedInit, Request, Conn, ExecPlan).
 //
 // setns(2) into a user or mount namespace fails with EINVAL in a
-// multithreaded process, and the Go runtime has started threads before any
-// Go code runs; and booting a second Go runtime inside every container only
-// to exec the workload is slow. Importing this package,
-//
-//	import _ "github.com/huskrt/husk/libcontainer/nsenter"
-//
-// links a C constructor (nsenter.c) into the binary. It runs from libc's
-// start-up code while the process is single-threaded, and does up to three
-// things, selected by the environment.
+// multithreaded process, and a Go process always is one; and booting a Go
+// runtime inside every container only to exec the workload is slow. So the
+// container's init, and the helper that runs hooks inside a container, are
+// this C program instead. husk executes it from a sealed memfd
+// (SealedInit): nothing can write to it, and husk's own binary never runs
+// inside a container. It does up to three things, selected by the
+// environment. Started neither as an init (_HUSK_INITSYNC) nor in exec
+// mode (_HUSK_NSENTER=1 and _HUSK_EXEC), it prints a usage line and exits
+// 1 before it joins, unshares or forks anything. Exec'd from an inherited
+// fd (/proc/self/fd/N) rather than a close-on-exec one, it is told N in
+// _HUSK_PROGRAM_FD and closes it before anything else (an invalid or
+// closed N is an error: exit 1, or 127 in exec mode).
 //
 // # Bootstrap (_HUSK_NSENTER=1)
 //
@@ -24,8 +27,8 @@
 //     namespace;
 //  3. writes _HUSK_TIMENS_OFFSETS to /proc/self/timens_offsets (requires
 //     CLONE_NEWTIME in step 2);
-//  4. removes every _HUSK_* variable above with unsetenv, so os.Environ and
-//     anything exec'd never see them;
+//  4. removes every _HUSK_* variable above (and those of exec mode) with
+//     unsetenv, so anything exec'd never sees them;
 //  5. with _HUSK_FORK=1 (required for CLONE_NEWPID and CLONE_NEWTIME, which
 //     only apply to children) forks: the parent sends a FramePid with the
 //     child's pid (in the pid namespace of the process that forked) on the
@@ -33,20 +36,41 @@
 //     written.
 //
 // Any failure sends a FrameError ("nsenter: ...", the errno's text as
-// strerror(3) has it) on the _HUSK_SYNCFD socket and exits with status 1
-// before Go starts; without a valid _HUSK_SYNCFD the message goes to stderr
-// as "husk: nsenter: ...\n". Request.Env builds the environment. Then the
-// process returns into Go, unless it is an init or in exec mode.
+// strerror(3) has it) on the _HUSK_SYNCFD socket and exits with status 1;
+// without a valid _HUSK_SYNCFD the message goes to stderr as
+// "husk: nsenter: ...\n". Request.Env builds the environment. Then the
+// process becomes the init or, in exec mode, execs the program.
 //
 // # Exec mode (_HUSK_NSENTER=1 and _HUSK_EXEC=1)
 //
-// For hooks and `husk exec`: after the bootstrap the constructor execve()s
+// For hooks and `husk exec`: after the bootstrap the program execve()s
 // argv[1] with argv[2:] as its argv (argv[1] again if there is no argv[2])
 // and the cleaned environment. _HUSK_SYNCFD is optional; failures are text
-// on stderr, "husk: nsenter: ...\n", with exit status 127. With _HUSK_FORK=1
-// the intermediate process does not report a pid: its child gets
-// PR_SET_PDEATHSIG(SIGKILL) and execs, and the intermediate waits for it and
-// exits with its exit status, or 128+n if signal n killed it.
+// on stderr, "husk: nsenter: ...\n", with exit status 127. Between the
+// bootstrap and the execve, in this order:
+//
+//  1. _HUSK_CHROOT=<absolute path> (Request.Chroot): chroot(path), resolved
+//     after the joins, and chdir("/"); a relative path is refused. For a
+//     container without a mount namespace, whose init chroots into the
+//     rootfs.
+//  2. _HUSK_FORK=1: fork. The intermediate process does not report a pid:
+//     it waits for its child and exits with its exit status, or 128+n if
+//     signal n killed it. The rest happens in the child.
+//  3. _HUSK_EXEC_CREDS (Request.Creds, formatted by ExecCreds.String):
+//     decimal fields separated by single spaces, "uid gid nnp lastcap
+//     bounding effective permitted inheritable ambient ngroups g1 ... gn"
+//     (nnp 0 or 1, lastcap 0..63, the five capability sets as uint64
+//     masks, bit n = capability n; a uid or gid of 2^32-1 is refused). They
+//     are applied as the init applies its exec plan's (caps.c): bounding
+//     set, keepcaps, setgroups (where the user namespace denies setgroups,
+//     an empty list is fine: the "deny" is read through the /proc opened
+//     before the joins), setresgid, setresuid, capset, ambient set, then
+//     no_new_privs if nnp is 1. Messages are "nsenter: capabilities: ...".
+//  4. With a fork: PR_SET_PDEATHSIG(SIGKILL), set only now because a
+//     credentials change clears it, and exit 127 if the intermediate is
+//     already gone.
+//
+// _HUSK_CHROOT and _HUSK_EXEC_CREDS are refused without _HUSK_EXEC.
 //
 // # Container init (_HUSK_INITSYNC=fd)
 //
@@ -54,9 +78,16 @@
 // (exec mode is made non-dumpable too): until it execs, its root, cwd and
 // fds are the host's, and /proc/<pid>/{root,fd,exe} must not be reachable
 // by anyone sharing its pid namespace. After the bootstrap, if any (in the
-// forked child if it forked), the constructor unsets _HUSK_INITSYNC, marks
-// the socket close-on-exec and runs the init (init.c), which never returns
-// into Go. The init opens a private procfs (a new, detached instance made
+// forked child if it forked), the program unsets _HUSK_INITSYNC, marks
+// the socket close-on-exec and runs the init (init.c).
+//
+// The init first catches every signal whose default action ends a
+// process (1-31 but SIGKILL, SIGSTOP, SIGCHLD, SIGCONT, SIGURG, SIGWINCH,
+// SIGTSTP, SIGTTIN, SIGTTOU; and the real-time signals musl allows, 35-64)
+// with a handler that exits 128+n: as pid 1 of its pid namespace it gets
+// no default action, and `husk kill` of a created container must end it.
+// execve resets caught signals, so the workload starts with the default
+// dispositions. It opens a private procfs (a new, detached instance made
 // with fsopen/fsmount; where that is refused, as in a user namespace
 // without its own pid namespace, /proc, checked to be a procfs root), makes
 // it its cwd, sends a FrameOK ("started": every namespace of the bootstrap
@@ -69,6 +100,16 @@
 //     where the mount lands. Answer FrameOK, or a FrameError whose message
 //     starts with "mount " after which init carries on (Conn.Mount returns
 //     the bare errno).
+//   - FrameWrite: write a value to a file of the private procfs, for the
+//     sysctls that convert ids in the writer's user namespace (such as
+//     net.ipv4.ping_group_range), which root of the container's must
+//     write. The path is relative to the procfs root; an empty or
+//     absolute path or one with a ".." component is refused (EINVAL).
+//     Init opens it with O_NOFOLLOW and without crossing procfs magic
+//     links (openat2 RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, plain openat
+//     on kernels without openat2), writes the value in one write(2) and
+//     answers FrameOK, or a FrameError "write /proc/<path>: <errno text>"
+//     after which init carries on (Conn.WriteProc).
 //   - FrameExec: the exec plan (see ExecPlan for the steps). A failing step
 //     is a FrameError with the message the Go init used to give
 //     ("process.cwd /x: no such file or directory", errno texts spelled as
@@ -87,7 +128,8 @@
 // # Frames
 //
 // Every frame, in both directions, is a header {uint32 len; uint32 type}
-// in host byte order followed by len payload bytes, at most 1 MiB. File
+// in host byte order followed by len payload bytes, at most 4 MiB (an
+// exec plan carries the workload's environment, which may be MBs). File
 // descriptors travel as SCM_RIGHTS with the header (the sender passes them
 // in the sendmsg that carries it). Integers are host-order and fixed
 // width, strings NUL-terminated and concatenated. Payloads:
@@ -109,19 +151,18 @@
 //	                                uint64 hard}; strings sessionKeyring,
 //	                                cwd, args..., env...; fds: root, exec
 //	                                fifo, pty peer (with HasConsole only)
+//	FrameWrite (12, parent → init)  strings path, value
 //
 // # When not to use this package
 //
-// Do not import it into anything but the binary husk re-executes: the
-// constructor runs in every process of a binary that links it (it costs
-// two getenv calls when none of its variables is set). Do not use the
-// bootstrap for namespaces that can be joined from Go on a locked OS thread
-// (network, IPC, UTS, PID, cgroup, time); only user and mount namespaces
-// need it, plus namespaces that must be created under a joined user
-// namespace. It needs cgo: a binary built with CGO_ENABLED=0 silently lacks
-// the constructor, so a parent should treat an init that never answers, or
-// a child that still sees _HUSK_NSENTER, as such a build. It does not write
-// uid/gid maps or create user namespaces; the init does not create
-// directories, resolve user names, run hooks, or set up anything the
-// parent can set up itself.
+// Use it only to start husk-init and drive it; the program knows nothing
+// but the protocol above, and refuses to run without it. A husk built with
+// plain `go build` (no cinit/bin/husk-init in place) has no init:
+// SealedInit returns ErrNoInit. The bootstrap is for namespaces a thread of
+// a Go process cannot join (user, mount, time) and for namespaces that must
+// be created under a joined user namespace; network, IPC, UTS, PID and
+// cgroup namespaces are joined from Go on a locked OS thread. The program
+// writes no uid/gid maps and creates no user namespace; the init creates
+// no directories, resolves no user names, runs no hooks and sets up
+// nothing the parent can set up itself.
 package nsenter

@@ -2,6 +2,7 @@ package nsenter
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -34,7 +35,10 @@ func bootstrapError(t *testing.T, sync string) *InitError {
 	return ie
 }
 
-func TestErrorsAreOneFrame(t *testing.T) {
+// TestBootstrapErrors: a request the bootstrap cannot carry out ends it
+// before anything runs: for an init with one FrameError and exit 1, in
+// exec mode with the same message on stderr and exit 127.
+func TestBootstrapErrors(t *testing.T) {
 	requireRoot(t)
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -49,7 +53,8 @@ func TestErrorsAreOneFrame(t *testing.T) {
 	unmapped := startHolder(t, mappedUserNS(0, 1000, 1))
 	unmappedUserNS, _ := openNamespace(t, unmapped, "user")
 
-	base := []string{EnvBootstrap + "=1", EnvSyncFD + "=" + strconv.Itoa(helperSyncFD)}
+	// fd 3 is the sync socket, namespace fds start at 4.
+	base := []string{EnvBootstrap + "=1", EnvSyncFD + "=3"}
 	tests := []struct {
 		name    string
 		env     []string
@@ -66,7 +71,8 @@ func TestErrorsAreOneFrame(t *testing.T) {
 		env:     []string{EnvSetns + "=4"},
 		nsFiles: []*os.File{devNull},
 		errno:   unix.ENOTTY,
-		msg:     "nsenter: namespace type of fd 4: Inappropriate ioctl for device",
+		// The errno's text is musl's strerror.
+		msg: "nsenter: namespace type of fd 4: Not a tty",
 	}, {
 		// Joining one's own user namespace is EINVAL; it also shows the
 		// "setns <type> (fd N)" form of setns errors.
@@ -113,46 +119,58 @@ func TestErrorsAreOneFrame(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := runHelper(t, append(slices.Clone(base), tt.env...), tt.nsFiles...)
-			ie := bootstrapError(t, run.Sync)
+			// The bootstrap of an init reports on the sync socket.
+			env := append([]string{EnvInitSync + "=3"}, base...)
+			run := runProgram(t, programOptions{env: append(env, tt.env...), files: tt.nsFiles})
+			ie := bootstrapError(t, run.sync)
 			if ie.Msg != tt.msg || ie.Errno != tt.errno {
-				t.Errorf("got errno %d, message %q; want errno %d, message %q", ie.Errno, ie.Msg, tt.errno, tt.msg)
+				t.Errorf("init mode: got errno %d, message %q; want errno %d, message %q", ie.Errno, ie.Msg, tt.errno, tt.msg)
 			}
 			if tt.errno != 0 && !errors.Is(ie, tt.errno) {
 				t.Errorf("errors.Is(%v, %v) is false", ie, tt.errno)
 			}
-			if run.ExitCode != 1 {
-				t.Errorf("exit code %d, want 1", run.ExitCode)
+			if run.code != 1 || run.stdout != "" || run.stderr != "" {
+				t.Errorf("init mode: exit %d, stdout %q, stderr %q; want 1 and nothing", run.code, run.stdout, run.stderr)
 			}
-			// The test framework prints on every run, so any stdout means
-			// Go code ran after the failure.
-			if run.Stdout != "" {
-				t.Errorf("Go code ran after the error: stdout %q", run.Stdout)
+
+			// Exec mode writes the same message to stderr, even with a
+			// sync socket, and never runs the program.
+			env = append([]string{EnvExec + "=1"}, base...)
+			run = runProgram(t, programOptions{
+				env: append(env, tt.env...), files: tt.nsFiles,
+				args: []string{busyboxPath, "echo", "ran"},
+			})
+			want := "husk: " + tt.msg + "\n"
+			if run.code != 127 || run.stderr != want || run.stdout != "" || run.sync != "" {
+				t.Errorf("exec mode: exit %d, stdout %q, stderr %q, sync %q; want 127 and stderr %q",
+					run.code, run.stdout, run.stderr, run.sync, want)
 			}
 		})
 	}
 }
 
-// Without a sync fd the error goes to stderr as text.
+// Without a sync fd the bootstrap of an init writes its error to stderr.
 func TestMissingSyncFD(t *testing.T) {
 	requireRoot(t)
 	for _, env := range [][]string{{EnvBootstrap + "=1"}, {EnvBootstrap + "=1", EnvSyncFD + "=3x"}} {
-		run := runHelper(t, env)
+		run := runProgram(t, programOptions{env: append([]string{EnvInitSync + "=3"}, env...)})
 		want := "husk: nsenter: _HUSK_SYNCFD is missing or invalid\n"
-		if run.ExitCode != 1 || run.Stderr != want || run.Sync != "" || run.Stdout != "" {
+		if run.code != 1 || run.stderr != want || run.sync != "" || run.stdout != "" {
 			t.Errorf("env %q: exit %d, stderr %q, sync %q, stdout %q; want exit 1 and stderr %q",
-				env, run.ExitCode, run.Stderr, run.Sync, run.Stdout, want)
+				env, run.code, run.stderr, run.sync, run.stdout, want)
 		}
 	}
 }
 
-// Without _HUSK_NSENTER=1 the constructor does nothing: it joins nothing
-// and leaves every variable, even the other _HUSK_ ones, alone.
+// Without _HUSK_NSENTER=1 there is no bootstrap: the init starts in the
+// namespaces it was given, and neither joins, unshares nor forks (a fork
+// would send a pid before the started frame). (Exec mode needs the
+// bootstrap: TestProgramRefusesHandRun.)
 func TestNoBootstrapChangesNothing(t *testing.T) {
 	requireRoot(t)
 	holder := startHolder(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
 	netns, _ := openNamespace(t, holder, "net")
-	ownNet := readLink(t, "/proc/self/ns/net")
+	ownNet, ownUTS := readLink(t, "/proc/self/ns/net"), readLink(t, "/proc/self/ns/uts")
 
 	protocol := []string{
 		EnvSyncFD + "=3",
@@ -161,17 +179,18 @@ func TestNoBootstrapChangesNothing(t *testing.T) {
 		EnvFork + "=1",
 	}
 	for _, bootstrap := range [][]string{nil, {EnvBootstrap + "=0"}, {EnvBootstrap + "="}} {
-		env := append(slices.Clone(protocol), bootstrap...)
-		run := runHelper(t, env, netns)
-		report := run.mustReport(t)
-		if report.NS["net"] != ownNet || report.NS["uts"] != readLink(t, "/proc/self/ns/uts") {
-			t.Errorf("%q: helper changed namespaces: %v", bootstrap, report.NS)
+		p := startInit(t, initOptions{env: append(slices.Clone(protocol), bootstrap...), nsFiles: []*os.File{netns}})
+		if err := p.conn.WaitStarted(); err != nil {
+			t.Fatalf("%q: WaitStarted: %v (stderr %q)", bootstrap, err, p.stderr.String())
 		}
-		if !slices.Equal(report.HuskEnv, env) {
-			t.Errorf("%q: helper sees %q, want %q", bootstrap, report.HuskEnv, env)
+		net := readLink(t, fmt.Sprintf("/proc/%d/ns/net", p.pid))
+		uts := readLink(t, fmt.Sprintf("/proc/%d/ns/uts", p.pid))
+		if net != ownNet || uts != ownUTS {
+			t.Errorf("%q: init changed namespaces: net %s, uts %s", bootstrap, net, uts)
 		}
-		if run.Sync != "" {
-			t.Errorf("%q: sync socket got %q", bootstrap, run.Sync)
+		p.conn.Close()
+		if code := p.wait(t); code != 1 || p.stdout.Len() != 0 || p.stderr.Len() != 0 {
+			t.Errorf("%q: init exited %d, stdout %q, stderr %q; want 1 and nothing", bootstrap, code, p.stdout.String(), p.stderr.String())
 		}
 	}
 }

@@ -1,53 +1,21 @@
 package nsenter
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// execModeRun is the outcome of the test binary started in exec mode.
-type execModeRun struct {
-	code           int
-	stdout, stderr string
-}
-
-// runExecMode starts the test binary with env and args; in exec mode the
-// constructor execs args[0] (with args[1:] as its argv) before any Go
-// code runs. nsFiles become fds 3, 4, ...
-func runExecMode(t *testing.T, env []string, nsFiles []*os.File, args ...string) execModeRun {
+// runExecMode runs the program in exec mode with env (Request.Env()) and
+// args (argv[1:]: the program to exec and its argv); nsFiles become fds 4,
+// 5, ... (fd 3 is a socket). A variable without the _HUSK_ prefix shows
+// that the rest of the environment is passed on.
+func runExecMode(t *testing.T, env []string, nsFiles []*os.File, args ...string) programRun {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "HUSK_EXEC_TEST=kept"), env...)
-	cmd.ExtraFiles = nsFiles
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	timer := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
-	defer timer.Stop()
-	err := cmd.Wait()
-	run := execModeRun{stdout: stdout.String(), stderr: stderr.String()}
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		run.code = exitErr.ExitCode()
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			t.Fatalf("exec mode process killed by %v; stderr %q", ws.Signal(), run.stderr)
-		}
-	case err != nil:
-		t.Fatalf("wait: %v", err)
-	}
-	return run
+	return runProgram(t, programOptions{env: append([]string{"HUSK_EXEC_TEST=kept"}, env...), files: nsFiles, args: args})
 }
 
 func TestExecModeJoinsAndExecs(t *testing.T) {
@@ -56,7 +24,7 @@ func TestExecModeJoinsAndExecs(t *testing.T) {
 	holder := startHolder(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS})
 	netns, netLink := openNamespace(t, holder, "net")
 	utsns, utsLink := openNamespace(t, holder, "uts")
-	env := (&Request{SyncFD: -1, JoinFDs: []int{3, 4}, Exec: true}).Env()
+	env := (&Request{SyncFD: -1, JoinFDs: []int{4, 5}, Exec: true}).Env()
 	nsFiles := []*os.File{netns, utsns}
 
 	for _, tc := range []struct {
@@ -81,6 +49,11 @@ func TestExecModeJoinsAndExecs(t *testing.T) {
 	if strings.Contains(run.stdout, "_HUSK_") || !strings.Contains(run.stdout, "\nHUSK_EXEC_TEST=kept\n") {
 		t.Errorf("environment should lose every _HUSK_ variable and keep the rest:\n%s", run.stdout)
 	}
+	// argv[1] alone: it is also the program's argv[0].
+	run = runExecMode(t, env, nsFiles, busyboxPath)
+	if run.code != 0 || !strings.Contains(run.stdout, "BusyBox") {
+		t.Errorf("busybox without arguments: exit %d, stdout %q, stderr %q; want its help", run.code, run.stdout, run.stderr)
+	}
 }
 
 // With a fork the intermediate passes the exit status on: the code, or
@@ -99,6 +72,35 @@ func TestExecModeForkWaits(t *testing.T) {
 	run = runExecMode(t, forkOnly, nil, busyboxPath, "sh", "-c", "kill -9 $$")
 	if run.code != 128+int(unix.SIGKILL) {
 		t.Errorf("killed program: exit %d, stderr %q; want %d", run.code, run.stderr, 128+int(unix.SIGKILL))
+	}
+}
+
+// TestExecModeDumpable: exec mode is not dumpable until it execs (its
+// fds and root are the host's), the program it execs is again, and keeps
+// its own name. Run as host uid 1000, /proc/<pid>/fd belongs to root
+// when the process is not dumpable, to uid 1000 when it is. The forking
+// intermediate never execs, so it shows the bootstrap's state.
+func TestExecModeDumpable(t *testing.T) {
+	requireRoot(t)
+	requireStaticBusybox(t)
+	script := `echo intermediate=$(stat -c %u /proc/$PPID/fd)
+echo program=$(stat -c %u /proc/$$/fd)
+echo comm=$(cat /proc/$$/comm)
+`
+	req := Request{SyncFD: -1, Fork: true}
+	attr := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000, NoSetGroups: true}}
+	run, report := shellReport(t, req, programOptions{attr: attr}, script)
+	if run.code != 0 || run.stderr != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", run.code, run.stdout, run.stderr)
+	}
+	if got := one(t, report, "intermediate"); got != "0" {
+		t.Errorf("the intermediate's /proc/<pid>/fd belongs to uid %s, want 0 (not dumpable)", got)
+	}
+	if got := one(t, report, "program"); got != "1000" {
+		t.Errorf("the exec'd program's /proc/<pid>/fd belongs to uid %s, want 1000 (dumpable)", got)
+	}
+	if got := one(t, report, "comm"); got == "husk:init" {
+		t.Errorf("the exec'd program is named %q", got)
 	}
 }
 
@@ -122,10 +124,13 @@ func TestExecModeErrors(t *testing.T) {
 			"husk: nsenter: invalid _HUSK_EXEC \"yes\"\n"},
 		{"also an init", append([]string{EnvInitSync + "=3"}, execMode...), []string{busyboxPath, "true"},
 			"husk: nsenter: _HUSK_EXEC and _HUSK_INITSYNC exclude each other\n"},
+		{"sync fd invalid", append([]string{EnvSyncFD + "=x"}, execMode...), []string{busyboxPath, "true"},
+			"husk: nsenter: _HUSK_SYNCFD is missing or invalid\n"},
 	} {
 		run := runExecMode(t, tc.env, nil, tc.args...)
-		if run.code != 127 || run.stderr != tc.stderr || run.stdout != "" {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 127 and %q", tc.name, run.code, run.stdout, run.stderr, tc.stderr)
+		if run.code != 127 || run.stderr != tc.stderr || run.stdout != "" || run.sync != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q, sync %q; want 127 and %q",
+				tc.name, run.code, run.stdout, run.stderr, run.sync, tc.stderr)
 		}
 	}
 }

@@ -27,13 +27,18 @@ const (
 	FrameMount = 10
 	// FrameExec (parent → init): the exec plan; see ExecPlan.
 	FrameExec = 11
+	// FrameWrite (parent → init): write a value to a file of init's
+	// procfs; see Conn.WriteProc.
+	FrameWrite = 12
 )
 
 const (
 	// frameHeaderSize is uint32 length plus uint32 type.
 	frameHeaderSize = 8
 	// maxFramePayload caps a frame in both directions (FRAME_MAX_PAYLOAD).
-	maxFramePayload = 1 << 20
+	// An exec plan carries the workload's environment, which execve
+	// allows to be a few MB.
+	maxFramePayload = 4 << 20
 	// maxFrameFDs is the most fds one frame carries (FRAME_MAX_FDS).
 	maxFrameFDs = 4
 	// mountFailurePrefix starts the message of a FrameError that reports
@@ -121,11 +126,55 @@ func (c *Conn) Mount(source, fstype string, flags uintptr, data string, target *
 	return err
 }
 
+// WriteProc asks init to write value to path, a file of its procfs given
+// relative to the procfs root ("sys/net/ipv4/ping_group_range"), in one
+// write(2). Sysctls such as net.ipv4.ping_group_range convert ids in the
+// user namespace of the writer, so they must be written by init, root of
+// the container's user namespace, not by the parent. The path may not be
+// absolute or contain "..", and init follows no procfs magic link (such
+// as self/root) on the way. A failed open or write is *InitError, whose
+// Errno errors.Is matches and whose text is init's
+// ("write /proc/sys/x: no such file or directory"); init carries on after
+// it. EOF is io.EOF.
+func (c *Conn) WriteProc(path, value string) error {
+	if !isProcPath(path) {
+		return fmt.Errorf("nsenter: write /proc: path %q is not relative or has \"..\": %w", path, unix.EINVAL)
+	}
+	payload, err := appendString(nil, path)
+	if err == nil {
+		payload, err = appendString(payload, value)
+	}
+	if err != nil {
+		return fmt.Errorf("nsenter: write /proc/%s: %w", path, err)
+	}
+	if err := c.WaitStarted(); err != nil {
+		return err
+	}
+	if err := c.send(FrameWrite, payload); err != nil {
+		return err
+	}
+	return c.recvOK()
+}
+
+// isProcPath reports whether path names something below the procfs root,
+// as init checks it: not empty, not absolute, no ".." component.
+func isProcPath(path string) bool {
+	if path == "" || strings.HasPrefix(path, "/") {
+		return false
+	}
+	for _, component := range strings.Split(path, "/") {
+		if component == ".." {
+			return false
+		}
+	}
+	return true
+}
+
 // WaitStarted reads the init's first frame, sent once the bootstrap has
 // joined and created every namespace: only then may the parent enter the
 // init's namespaces through its pid. A FrameError becomes *InitError; EOF
 // is io.EOF.
-// Mount and Exec call it when nobody did.
+// Mount, WriteProc and Exec call it when nobody did.
 func (c *Conn) WaitStarted() error {
 	if c.started {
 		return nil

@@ -86,12 +86,20 @@ func TestExecPlanRefusesBadPlans(t *testing.T) {
 		{"negative rlimit type", func(p *ExecPlan) { p.Rlimits = []Rlimit{{Type: -1}} }, "rlimit type -1"},
 		{"NUL in an arg", func(p *ExecPlan) { p.Args = []string{"a\x00b"} }, "NUL"},
 		{"NUL in env", func(p *ExecPlan) { p.Env = []string{"A=\x00"} }, "NUL"},
-		{"over 1 MiB", func(p *ExecPlan) { p.Env = []string{strings.Repeat("x", maxFramePayload)} }, "over the limit"},
+		{"over the limit", func(p *ExecPlan) { p.Env = []string{strings.Repeat("x", maxFramePayload)} }, "over the limit"},
 	} {
 		p := base()
 		tc.change(p)
 		if _, _, err := p.encode(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: encode error %v, want one containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// An environment of a few MB is what execve allows; the plan must carry it.
+func TestExecPlanCarriesLargeEnvironment(t *testing.T) {
+	p := &ExecPlan{Root: os.Stdin, Fifo: os.Stdout, Env: []string{strings.Repeat("x", 3<<20)}}
+	if _, _, err := p.encode(); err != nil {
+		t.Errorf("a plan with a 3 MiB environment: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package nsenter
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -19,19 +18,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// busyboxPath is the workload of the init tests; it must be static, since
-// it runs chrooted into a rootfs that holds nothing else.
-const busyboxPath = "/bin/busybox"
-
-// initProcess is the test binary started as a container init: with
-// _HUSK_INITSYNC set, the constructor runs the C init before any Go code
-// of the child, and never returns into it.
+// initProcess is the embedded program started as a container init: with
+// _HUSK_INITSYNC set it runs the C init, after the bootstrap if the
+// environment asks for one.
 type initProcess struct {
 	cmd            *exec.Cmd
 	conn           *Conn
 	stdout, stderr bytes.Buffer
-	pid            int
-	exited         bool
+	// pid is the init's: the started process, or the child it forked.
+	pid int
 }
 
 type initOptions struct {
@@ -41,8 +36,10 @@ type initOptions struct {
 	// preserved become fds 3, 4, ...; the sync socket comes after them,
 	// then nsFiles.
 	preserved, nsFiles []*os.File
-	// binary is the executable to start; "" is the test binary.
-	binary string
+	// chroot is the root init runs in (see programOptions).
+	chroot string
+	// passProgram: see programOptions.
+	passProgram bool
 }
 
 func startInit(t *testing.T, opts initOptions) *initProcess {
@@ -56,77 +53,31 @@ func startInit(t *testing.T, opts initOptions) *initProcess {
 	}
 	parent := os.NewFile(uintptr(pair[0]), "sync-parent")
 	child := os.NewFile(uintptr(pair[1]), "sync-child")
+	defer child.Close()
 	// No request or answer may hang the test.
 	if err := parent.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	syncFD := 3 + len(opts.preserved)
-	bin := opts.binary
-	switch {
-	case bin != "":
-	case opts.attr != nil && opts.attr.Cloneflags&syscall.CLONE_NEWUSER != 0:
-		// Root of a user namespace is not host root: it cannot reach
-		// into go test's private build directory.
-		bin = copyTestBinary(t)
-	default:
-		bin = os.Args[0]
-	}
-	// -test.run matches nothing: had the constructor returned into Go,
-	// the test binary would exit 0 at once, which the tests notice.
-	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), EnvInitSync+"="+strconv.Itoa(syncFD)), opts.env...)
-	cmd.ExtraFiles = append(append(slices.Clone(opts.preserved), child), opts.nsFiles...)
-	cmd.SysProcAttr = opts.attr
-	cmd.WaitDelay = 10 * time.Second
-	p := &initProcess{cmd: cmd, conn: NewConn(parent)}
-	cmd.Stdout, cmd.Stderr = &p.stdout, &p.stderr
-	err = cmd.Start()
-	child.Close()
-	if err != nil {
-		parent.Close()
-		t.Fatalf("start init: %v", err)
-	}
-	p.pid = cmd.Process.Pid
-	t.Cleanup(func() {
-		p.conn.Close()
-		if !p.exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
+	p := &initProcess{conn: NewConn(parent)}
+	t.Cleanup(func() { p.conn.Close() })
+	p.cmd = startProgram(t, programOptions{
+		env:         append([]string{EnvInitSync + "=" + strconv.Itoa(syncFD)}, opts.env...),
+		files:       append(append(slices.Clone(opts.preserved), child), opts.nsFiles...),
+		attr:        opts.attr,
+		chroot:      opts.chroot,
+		passProgram: opts.passProgram,
+		stdout:      &p.stdout,
+		stderr:      &p.stderr,
 	})
+	p.pid = p.cmd.Process.Pid
 	return p
 }
 
 // wait waits for init (or what it exec'd) to exit and returns its code.
 func (p *initProcess) wait(t *testing.T) int {
 	t.Helper()
-	timer := time.AfterFunc(20*time.Second, func() { _ = p.cmd.Process.Kill() })
-	defer timer.Stop()
-	err := p.cmd.Wait()
-	p.exited = true
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		return exitErr.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("wait for init: %v", err)
-	}
-	return 0
-}
-
-// requireStaticBusybox skips when the workload the tests need is missing.
-func requireStaticBusybox(t *testing.T) {
-	t.Helper()
-	f, err := elf.Open(busyboxPath)
-	if err != nil {
-		t.Skipf("needs a static %s (busybox-static): %v", busyboxPath, err)
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			t.Skipf("%s is dynamically linked; the tests chroot it without its libraries", busyboxPath)
-		}
-	}
+	return waitProgram(t, p.cmd)
 }
 
 // makeRootfs makes a rootfs holding busybox, a non-program /bin/bad, a

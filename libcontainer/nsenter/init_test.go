@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -215,18 +214,19 @@ func TestInitAfterBootstrapFork(t *testing.T) {
 	}
 }
 
-// TestInitNotDumpable: the constructor makes an init non-dumpable before
+// TestInitNotDumpable: the program makes an init non-dumpable before
 // anything else. The init runs as uid 1000 of a user namespace whose root
 // is host uid 100000, without any credential change that would clear the
 // flag by itself; /proc/<pid>/fd then belongs to the namespace's root
 // (100000) if not dumpable, to the process's own uid (101000) if dumpable.
+// The sealed memfd is world-readable, so the exec itself does not make the
+// init non-dumpable.
 func TestInitNotDumpable(t *testing.T) {
 	requireRoot(t)
-	bin := copyTestBinary(t)
 	attr := userNamespace(false)
 	attr.Unshareflags = 0
 	attr.Credential = &syscall.Credential{Uid: 1000, Gid: 1000, NoSetGroups: true}
-	p := startInit(t, initOptions{attr: attr, binary: bin})
+	p := startInit(t, initOptions{attr: attr})
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -289,25 +289,36 @@ func TestMountThroughHostProc(t *testing.T) {
 	}
 }
 
-// copyTestBinary copies the test binary where a uid other than root can
-// run it (go test's build directory is private).
-func copyTestBinary(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "nsenter-test-")
-	if err != nil {
+// TestExecPlanWithLargeEnvironment: execve takes environments of a few MB
+// (a quarter of the stack limit), so the plan that carries one may be
+// larger than 1 MiB. 1.5 MB of environment reaches the workload whole.
+func TestExecPlanWithLargeEnvironment(t *testing.T) {
+	requireRoot(t)
+	requireStaticBusybox(t)
+	var stack unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_STACK, &stack); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+	const vars, size = 15, 100000 // each below execve's 128 KiB per string
+	if stack.Cur != unix.RLIM_INFINITY && stack.Cur/4 < vars*size+64<<10 {
+		t.Skipf("a stack limit of %d bytes leaves execve too little room for %d bytes of environment", stack.Cur, vars*size)
 	}
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
+	dir, rootfs := makeRootfs(t)
+	fifoPath, fifo := makeFifo(t, dir)
+	p := startInit(t, initOptions{attr: privateNamespaces()})
+	plan := basePlan(t, p, rootfs, fifo)
+	for i := range vars {
+		plan.Env = append(plan.Env, fmt.Sprintf("BIG%02d=%s", i, strings.Repeat("x", size)))
 	}
-	bin := filepath.Join(dir, "nsenter.test")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
+	plan.Args = []string{busyboxPath, "sh", "-c", `for i in 00 01 02 03 04 05 06 07 08 09 10 11 12 13 14; do eval "echo -n \${#BIG$i},"; done`}
+	if err := p.conn.Exec(plan); err != nil {
+		t.Fatalf("Exec: %v", err)
 	}
-	return bin
+	releaseInit(t, fifoPath)
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("workload exited %d, stderr %q", code, p.stderr.String())
+	}
+	if want := strings.Repeat("100000,", vars); p.stdout.String() != want {
+		t.Errorf("the workload's BIG00..BIG14 have the lengths %q, want %q", p.stdout.String(), want)
+	}
 }

@@ -1,14 +1,5 @@
 package nsenter
 
-// The C code lives in the .c files of this directory (see doc.go); cgo
-// compiles them all with these flags and links their constructor into every
-// binary that imports this package.
-
-/*
-#cgo CFLAGS: -Wall -Werror
-*/
-import "C"
-
 import (
 	"fmt"
 	"sort"
@@ -18,11 +9,10 @@ import (
 	"github.com/huskrt/husk/libcontainer/configs"
 )
 
-// Environment variables of the constructor (see doc.go). It reads and then
-// removes all of them, so neither the Go side of the child nor anything it
-// execs sees them.
+// Environment variables of husk-init (see doc.go). It reads and then
+// removes all of them, so nothing it execs sees them.
 const (
-	// EnvBootstrap must be "1" for the constructor to do anything.
+	// EnvBootstrap must be "1" for the bootstrap to do anything.
 	EnvBootstrap = "_HUSK_NSENTER"
 	// EnvSyncFD is the fd number of a stream socket to the parent.
 	EnvSyncFD = "_HUSK_SYNCFD"
@@ -30,23 +20,33 @@ const (
 	EnvSetns = "_HUSK_SETNS"
 	// EnvUnshare is the decimal CLONE_NEW* flags to unshare after joining.
 	EnvUnshare = "_HUSK_UNSHARE"
-	// EnvFork "1" makes the constructor fork after unsharing; the parent side
+	// EnvFork "1" makes the bootstrap fork after unsharing; the parent side
 	// reports the child's pid and exits (in exec mode: waits for the child
 	// and exits with its status).
 	EnvFork = "_HUSK_FORK"
 	// EnvTimeOffsets is written as-is to /proc/self/timens_offsets.
 	EnvTimeOffsets = "_HUSK_TIMENS_OFFSETS"
-	// EnvExec "1" selects exec mode: after the bootstrap the constructor
+	// EnvExec "1" selects exec mode: after the bootstrap the program
 	// execs argv[1] with argv[2:] as its argv.
 	EnvExec = "_HUSK_EXEC"
+	// EnvChroot is the absolute path exec mode chroots into after the
+	// joins (exec mode only).
+	EnvChroot = "_HUSK_CHROOT"
+	// EnvExecCreds holds the credentials exec mode takes on before it
+	// execs (exec mode only), as ExecCreds.String formats them.
+	EnvExecCreds = "_HUSK_EXEC_CREDS"
 	// EnvInitSync is the fd number of the sync socket of a container init;
-	// with it the constructor runs the init (see doc.go) and never returns.
+	// with it the program runs the init (see doc.go) and never returns.
 	// It is not part of Request: a process can be an init without joining
 	// anything.
 	EnvInitSync = "_HUSK_INITSYNC"
+	// EnvProgramFD is the number of the inherited fd the program was
+	// exec'd from (as /proc/self/fd/N). The program closes it first
+	// thing, so nothing it runs inherits it, and unsets the variable.
+	EnvProgramFD = "_HUSK_PROGRAM_FD"
 )
 
-// Request is what the parent asks the constructor of the child to do.
+// Request is what the parent asks husk-init to do.
 type Request struct {
 	// SyncFD is the child's fd number of the sync socket, where errors
 	// and the pid of a forked child go. Below 0 it is left out, which only
@@ -67,6 +67,52 @@ type Request struct {
 	// instead of Go code. With Fork, the intermediate process waits for
 	// the program and exits with its status instead of reporting its pid.
 	Exec bool
+	// Chroot (exec mode only) is the absolute path of the root to run the
+	// program in, resolved after the joins: the rootfs of a container
+	// without a mount namespace, whose init chroots into it. "" keeps
+	// the root.
+	Chroot string
+	// Creds (exec mode only) are the credentials to run the program with;
+	// nil keeps those the bootstrap ends with (root of a joined user
+	// namespace, or the caller's). With Fork they apply in the child.
+	Creds *ExecCreds
+}
+
+// ExecCreds are the user, groups and capabilities of a program run in
+// exec mode. They are applied as the init's exec plan applies its own:
+// drop from the bounding set, setgroups (an empty list is fine where the
+// user namespace denies setgroups), setresgid, setresuid, capset, ambient
+// set, then no_new_privs.
+type ExecCreds struct {
+	// UID and GID may not be 2^32-1, which the kernel reads as "keep".
+	UID, GID       uint32
+	AdditionalGids []uint32
+	Caps           CapSets
+	// LastCap is the running kernel's highest capability number (0..63).
+	LastCap         int
+	NoNewPrivileges bool
+}
+
+// String formats c as EnvExecCreds holds it: decimal fields separated by
+// single spaces, "uid gid nnp lastcap bounding effective permitted
+// inheritable ambient ngroups g1 ... gn".
+func (c *ExecCreds) String() string {
+	nnp := 0
+	if c.NoNewPrivileges {
+		nnp = 1
+	}
+	fields := []string{
+		strconv.FormatUint(uint64(c.UID), 10), strconv.FormatUint(uint64(c.GID), 10),
+		strconv.Itoa(nnp), strconv.Itoa(c.LastCap),
+	}
+	for _, set := range []uint64{c.Caps.Bounding, c.Caps.Effective, c.Caps.Permitted, c.Caps.Inheritable, c.Caps.Ambient} {
+		fields = append(fields, strconv.FormatUint(set, 10))
+	}
+	fields = append(fields, strconv.Itoa(len(c.AdditionalGids)))
+	for _, g := range c.AdditionalGids {
+		fields = append(fields, strconv.FormatUint(uint64(g), 10))
+	}
+	return strings.Join(fields, " ")
 }
 
 // Env returns the "NAME=value" entries to add to the child's environment.
@@ -93,6 +139,12 @@ func (r *Request) Env() []string {
 	}
 	if r.Exec {
 		env = append(env, EnvExec+"=1")
+	}
+	if r.Chroot != "" {
+		env = append(env, EnvChroot+"="+r.Chroot)
+	}
+	if r.Creds != nil {
+		env = append(env, EnvExecCreds+"="+r.Creds.String())
 	}
 	return env
 }

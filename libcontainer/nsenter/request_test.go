@@ -38,6 +38,23 @@ func TestRequestEnv(t *testing.T) {
 		name: "exec mode with sync fd",
 		req:  Request{SyncFD: 4, Exec: true, Fork: true},
 		want: []string{"_HUSK_NSENTER=1", "_HUSK_SYNCFD=4", "_HUSK_FORK=1", "_HUSK_EXEC=1"},
+	}, {
+		name: "exec mode with root and credentials",
+		req: Request{SyncFD: -1, Exec: true, Chroot: "/run/rootfs", Creds: &ExecCreds{
+			UID: 1000, GID: 1001, AdditionalGids: []uint32{10, 20},
+			Caps: CapSets{
+				Bounding: 1<<40 | 1, Effective: 2, Permitted: 3, Inheritable: 4, Ambient: 1<<64 - 1,
+			},
+			LastCap: 40, NoNewPrivileges: true,
+		}},
+		want: []string{
+			"_HUSK_NSENTER=1", "_HUSK_EXEC=1", "_HUSK_CHROOT=/run/rootfs",
+			"_HUSK_EXEC_CREDS=1000 1001 1 40 1099511627777 2 3 4 18446744073709551615 2 10 20",
+		},
+	}, {
+		name: "credentials without groups",
+		req:  Request{SyncFD: -1, Exec: true, Creds: &ExecCreds{LastCap: 40}},
+		want: []string{"_HUSK_NSENTER=1", "_HUSK_EXEC=1", "_HUSK_EXEC_CREDS=0 0 0 40 0 0 0 0 0 0"},
 	}}
 	for _, tt := range tests {
 		if got := tt.req.Env(); !slices.Equal(got, tt.want) {

@@ -3,63 +3,71 @@ package nsenter
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 )
 
-// TestStaticBuild builds testdata/staticmain against static glibc and checks
-// that the constructor still joins a namespace and clears the environment.
-func TestStaticBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary with the go tool; skipped with -short")
-	}
-	requireRoot(t)
-	goTool, err := exec.LookPath("go")
+// TestInitProgramIsStatic: the embedded program needs neither a program
+// interpreter nor shared libraries, since it runs in containers whose
+// rootfs has no libc, or another one.
+func TestInitProgramIsStatic(t *testing.T) {
+	prog, err := InitProgram()
 	if err != nil {
-		t.Skipf("go tool not in PATH: %v", err)
+		t.Fatalf("%v (make libcontainer/nsenter/cinit/bin/husk-init)", err)
 	}
-	bin := filepath.Join(t.TempDir(), "staticmain")
-	build := exec.Command(goTool, "build", "-ldflags", "-s -w -extldflags=-static", "-o", bin, "./testdata/staticmain")
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		if strings.Contains(string(out), "cannot find -lc") {
-			t.Skipf("static glibc (libc.a) is not installed: %s", out)
+	f, err := elf.NewFile(bytes.NewReader(prog))
+	if err != nil {
+		t.Fatalf("the embedded program is not an ELF file: %v", err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		t.Errorf("ELF type %v, want an executable", f.Type)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("the embedded program has a program interpreter: it is not static")
 		}
-		t.Fatalf("static build: %v\n%s", err, out)
 	}
-	assertStatic(t, bin)
-
-	holder := startHolder(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
-	netns, netLink := openNamespace(t, holder, "net")
-	req := Request{SyncFD: 1, JoinFDs: []int{3}} // errors would land on stdout
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), req.Env()...)
-	cmd.ExtraFiles = []*os.File{netns}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	needed, err := f.ImportedLibraries()
 	if err != nil {
-		t.Fatalf("run static binary: %v; stdout %q, stderr %q", err, out, stderr.String())
+		t.Fatalf("read DT_NEEDED: %v", err)
 	}
-	if want := netLink + "\n"; string(out) != want {
-		t.Errorf("static binary printed %q, want only %q", out, want)
+	if len(needed) != 0 {
+		t.Errorf("the embedded program needs shared libraries %q", needed)
 	}
 }
 
-func assertStatic(t *testing.T, path string) {
-	t.Helper()
-	f, err := elf.Open(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+// TestInitProgramRunsWithoutLibc runs the program from its sealed memfd
+// with an empty directory as its root, where neither a dynamic loader nor
+// any library could be found, as an init that joins a network namespace:
+// it must get as far as its started frame, there.
+func TestInitProgramRunsWithoutLibc(t *testing.T) {
+	requireRoot(t)
+	emptyRoot := t.TempDir()
+	holder := startHolder(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
+	netns, netLink := openNamespace(t, holder, "net")
+
+	req := Request{SyncFD: 3, JoinFDs: []int{4}}
+	p := startInit(t, initOptions{env: req.Env(), nsFiles: []*os.File{netns}, chroot: emptyRoot})
+	if err := p.conn.WaitStarted(); err != nil {
+		t.Fatalf("WaitStarted: %v (stderr %q)", err, p.stderr.String())
 	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			t.Fatalf("%s has a program interpreter; it is not statically linked", path)
-		}
+	if root := readLink(t, fmt.Sprintf("/proc/%d/root", p.pid)); root != emptyRoot {
+		t.Errorf("init's root is %s, want the empty %s", root, emptyRoot)
+	}
+	if exe := readLink(t, fmt.Sprintf("/proc/%d/exe", p.pid)); exe != "/memfd:husk-init (deleted)" {
+		t.Errorf("init runs %s, want the sealed memfd", exe)
+	}
+	if got := readLink(t, fmt.Sprintf("/proc/%d/ns/net", p.pid)); got != netLink {
+		t.Errorf("init is in %s, want the joined %s", got, netLink)
+	}
+	if entries, err := os.ReadDir(emptyRoot); err != nil || len(entries) != 0 {
+		t.Errorf("the root is not empty: %v (%v)", entries, err)
+	}
+	p.conn.Close()
+	if code := p.wait(t); code != 1 || p.stdout.Len() != 0 || p.stderr.Len() != 0 {
+		t.Errorf("init exited %d, stdout %q, stderr %q after EOF; want 1 and nothing", code, p.stdout.String(), p.stderr.String())
 	}
 }

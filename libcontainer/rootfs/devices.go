@@ -145,7 +145,11 @@ func (mt *mounter) fixDeviceOwnership(t *target, d configs.Device, fileType uint
 	if err := os.Chmod(mt.proc.FdPath(fd(node)), os.FileMode(d.FileMode&0o777)); err != nil {
 		return err
 	}
-	if err := unix.Fchownat(fd(node), "", int(d.UID), int(d.GID), unix.AT_EMPTY_PATH); err != nil {
+	uid, gid, err := mt.opts.hostIDs(d.UID, d.GID)
+	if err != nil {
+		return err
+	}
+	if err := unix.Fchownat(fd(node), "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
 		return fmt.Errorf("chown %d:%d: %w", d.UID, d.GID, err)
 	}
 	return nil

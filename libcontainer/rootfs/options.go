@@ -28,6 +28,10 @@ type Options struct {
 	// namespace must (the kernel refuses its nodes); the init inside one
 	// would get EPERM from mknod and do the same.
 	BindDevices bool
+	// HostIDs translates a uid and gid of the container (a device node's
+	// owner) into the host ids to chown to, for a caller outside the
+	// container's user namespace; nil means they are the same.
+	HostIDs func(uid, gid uint32) (int, int, error)
 	// Process is the procfs entry ("thread-self", or an init's pid as a
 	// string) of the process whose own cgroups are bound into the
 	// container; "" means thread-self.
@@ -39,4 +43,11 @@ func (o Options) process() string {
 		return "thread-self"
 	}
 	return o.Process
+}
+
+func (o Options) hostIDs(uid, gid uint32) (int, int, error) {
+	if o.HostIDs == nil {
+		return int(uid), int(gid), nil
+	}
+	return o.HostIDs(uid, gid)
 }

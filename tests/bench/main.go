@@ -1,7 +1,7 @@
 // Command bench measures what one container costs with husk, runc and crun:
 // CPU time, wall time and peak RSS of `run` of /bin/true, of the
 // create+start+delete lifecycle, and of `--version` (the runtime's bare
-// start-up), plus the cost of husk's binary sealing and the binaries' sizes.
+// start-up), plus the cost of sealing husk's C init and the binaries' sizes.
 // `make bench` runs it; docs/performance.md explains the method and the
 // figures. It needs root.
 //
@@ -163,7 +163,7 @@ func runChild(opts options) error {
 	if err := removeBenchCgroups(b.tag, false); err != nil {
 		return fmt.Errorf("remove benchmark cgroups: %w", err)
 	}
-	if res.Seal, err = measureSealing(opts.husk, opts.sealN); err != nil {
+	if res.Seal, err = measureSealing(opts.sealN); err != nil {
 		return err
 	}
 	res.summarise()

@@ -1,12 +1,13 @@
-// init.c: the container init's main loop. It runs from the constructor,
-// before the Go runtime exists, and never returns into Go: the parent
+// init.c: the container init's main loop. It never returns: the parent
 // (Go) prepares the container, asking init for the mounts that only a
-// process in the container's namespaces can make (FrameMount), then sends
+// process in the container's namespaces can make (FrameMount) and for the
+// procfs writes that must come from inside them (FrameWrite), then sends
 // the exec plan (FrameExec), which exec.c carries out.
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -14,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -41,13 +43,16 @@
 #define MOUNT_ATTR_NOEXEC 0x00000008
 #endif
 #define HUSK_FSCONFIG_CMD_CREATE 6 // an enum in <sys/mount.h>, absent before 2.36
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 // PROC_ROOT_INO: the root directory of every procfs instance.
 #define PROC_ROOT_INO 1
 
 // is_proc_root reports whether fd is the root directory of a procfs, so
 // that a tmpfs or a bind of some procfs subdirectory at /proc is refused.
-static int is_proc_root(int fd)
+int is_proc_root(int fd)
 {
 	struct statfs sfs;
 	struct stat st;
@@ -134,6 +139,117 @@ static void handle_mount(struct init_ctx *ctx, struct frame *f)
 	reply(ctx, 0, err, msg);
 }
 
+// proc_path_ok reports whether path names something below the procfs
+// root: not empty, not absolute, no ".." component.
+static int proc_path_ok(const char *path)
+{
+	if (path[0] == '\0' || path[0] == '/')
+		return 0;
+	for (const char *p = path; *p != '\0';) {
+		const char *end = strchrnul(p, '/');
+		if (end - p == 2 && p[0] == '.' && p[1] == '.')
+			return 0;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return 1;
+}
+
+// open_in_proc opens path below procfd for writing. Besides O_NOFOLLOW
+// for the last component, openat2 refuses procfs magic links on the way
+// (self/root, self/cwd, self/fd/N), which would lead out of the procfs;
+// plain symlinks such as "self" still work. Kernels before 5.6 have no
+// openat2: there the ".." check and O_NOFOLLOW are all.
+static int open_in_proc(int procfd, const char *path)
+{
+	int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(procfd, path, flags);
+	return fd;
+}
+
+// handle_write writes a value to a file of the private procfs, for the
+// parent: a sysctl such as net.ipv4.ping_group_range converts ids in the
+// user namespace of the writer, so it must be written from inside the
+// container's, by its root. The value goes in one write(2): a sysctl
+// takes its whole value from the first write. Every failure of the write
+// itself is answered and init carries on; a malformed request is fatal.
+static void handle_write(struct init_ctx *ctx, struct frame *f)
+{
+	struct cursor c = {.p = f->payload, .left = f->len};
+	const char *path = take_str(&c);
+	const char *value = take_str(&c);
+	char msg[1024], text[128];
+	int err = 0;
+
+	if (c.bad || c.left != 0 || f->nfds != 0)
+		die(&ctx->fail, 0, "init: malformed write request (%u bytes, %d fds)",
+		    f->len, f->nfds);
+	if (!proc_path_ok(path)) {
+		snprintf(msg, sizeof(msg), "write /proc: path \"%s\" is not relative or has \"..\": %s",
+			 path, errno_text(EINVAL, 1, text, sizeof(text)));
+		reply(ctx, 0, EINVAL, msg);
+		return;
+	}
+	size_t len = strlen(value);
+	int fd = open_in_proc(ctx->procfd, path);
+	if (fd < 0) {
+		err = errno;
+	} else {
+		ssize_t n = write(fd, value, len);
+		if (n < 0)
+			err = errno;
+		close(fd);
+		if (n >= 0 && (size_t)n != len) {
+			snprintf(msg, sizeof(msg), "write /proc/%s: wrote %zd of %zu bytes", path, n, len);
+			reply(ctx, 0, 0, msg);
+			return;
+		}
+	}
+	if (err == 0) {
+		reply(ctx, 1, 0, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "write /proc/%s: %s", path, errno_text(err, 1, text, sizeof(text)));
+	reply(ctx, 0, err, msg);
+}
+
+// exit_by_signal ends init with the status a shell gives a process that
+// signal sig killed.
+static void exit_by_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+// catch_fatal_signals makes every signal whose default action ends a
+// process end init. As pid 1 of its pid namespace, init gets no default
+// action for any signal but SIGKILL and SIGSTOP, so `husk kill` of a
+// created container (init waits on exec.fifo) would do nothing. execve
+// resets caught signals to their default, so the workload starts as if
+// nothing was caught. musl refuses the signals it reserves (32 to 34).
+static void catch_fatal_signals(void)
+{
+	struct sigaction sa = {.sa_handler = exit_by_signal};
+
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < 32; sig++) {
+		switch (sig) {
+		case SIGKILL: case SIGSTOP: // cannot be caught
+		case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: // ignored
+		case SIGTSTP: case SIGTTIN: case SIGTTOU: // stop
+			continue;
+		}
+		sigaction(sig, &sa, NULL);
+	}
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
+}
+
 void init_main(int syncfd)
 {
 	struct init_ctx ctx = {
@@ -141,6 +257,7 @@ void init_main(int syncfd)
 		.syncfd = syncfd,
 	};
 
+	catch_fatal_signals();
 	// Inherited without close-on-exec; no hook or workload may get it.
 	if (fcntl(syncfd, F_SETFD, FD_CLOEXEC) < 0)
 		die(&ctx.fail, errno, "init: sync socket fd %d", syncfd);
@@ -163,8 +280,11 @@ void init_main(int syncfd)
 			_exit(1); // the parent gave up on us
 		if (r < 0)
 			die(&ctx.fail, errno, "init: read request");
-		if (f.type == FRAME_MOUNT) {
-			handle_mount(&ctx, &f);
+		if (f.type == FRAME_MOUNT || f.type == FRAME_WRITE) {
+			if (f.type == FRAME_MOUNT)
+				handle_mount(&ctx, &f);
+			else
+				handle_write(&ctx, &f);
 			frame_free(&f);
 			continue;
 		}

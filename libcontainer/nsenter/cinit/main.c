@@ -1,15 +1,15 @@
-// nsenter.c: the constructor described in doc.go. setns(2) into a user or
-// mount namespace needs a single-threaded process, and the Go runtime starts
-// threads before any Go code runs, so this runs from libc's start-up code.
-// It joins and unshares namespaces (the bootstrap), then either returns
-// into Go, execs a program (exec mode) or becomes the container init
-// (init.c), which never returns.
+// main.c: husk-init, the small static program husk embeds and executes
+// from a sealed memfd (see ../doc.go). setns(2) into a user or mount
+// namespace needs a single-threaded process, which a Go program never is,
+// and a container init needs no Go runtime: so this is C, built with musl,
+// and starts in microseconds. It joins and unshares namespaces (the
+// bootstrap), then either execs a program (exec mode, execmode.c) or
+// becomes the container init (init.c); it never returns to a caller.
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -18,11 +18,11 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <linux/magic.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
+#include "execmode.h"
 #include "frame.h"
 #include "init.h"
 
@@ -35,10 +35,6 @@
 #define UNSHARE_ALLOWED                                                    \
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |        \
 	 CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
-
-// Exit status of exec mode when the constructor itself fails, as a shell
-// reports a command it could not run.
-#define EXEC_MODE_FAILED 127
 
 // parse_number parses a non-negative decimal at s that fits in an int, and
 // stores where it ends in *end. It returns -1 if there is none.
@@ -175,48 +171,6 @@ static void fork_and_report(const struct failer *f, int syncfd)
 	_exit(0); // closes gate[1]: the child goes on
 }
 
-// fork_and_wait is exec mode's fork (a new pid or time namespace applies to
-// children only). The intermediate stays to pass on the exit status, with
-// 128+n for death by signal n as a shell does; the child dies with it.
-static void fork_and_wait(const struct failer *f)
-{
-	int alive[2];
-	int status;
-
-	if (pipe2(alive, O_CLOEXEC) < 0)
-		die(f, errno, "nsenter: pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		die(f, errno, "nsenter: fork");
-	if (pid == 0) {
-		close(alive[1]);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-			die(f, errno, "nsenter: set parent death signal");
-		// The intermediate may have died before the prctl. getppid
-		// cannot tell in a new pid namespace (it is 0 there), the
-		// pipe can: its write end closes with the intermediate.
-		struct pollfd pfd = {.fd = alive[0], .events = POLLIN};
-		if (poll(&pfd, 1, 0) != 0)
-			_exit(EXEC_MODE_FAILED);
-		close(alive[0]);
-		return;
-	}
-	close(alive[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die(f, errno, "nsenter: wait for %d", pid);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
-// exec_program runs argv[1] with argv[2..] as its argv (argv[1] again when
-// there is none: execve with an empty argv is refused by some kernels).
-__attribute__((noreturn))
-static void exec_program(const struct failer *f, int argc, char **argv)
-{
-	execve(argv[1], argc > 2 ? argv + 2 : argv + 1, environ);
-	die(f, errno, "nsenter: exec %s", argv[1]);
-}
-
 // bootstrap does what the _HUSK_* variables ask (see doc.go). It returns
 // in the process that is to go on: the only one, or the forked child.
 static void bootstrap(int argc, char **argv, int is_init)
@@ -256,15 +210,22 @@ static void bootstrap(int argc, char **argv, int is_init)
 	const char *fork_env = getenv("_HUSK_FORK");
 	if (fork_env != NULL && strcmp(fork_env, "1") != 0)
 		die(&f, 0, "nsenter: invalid _HUSK_FORK \"%s\"", fork_env);
-	// A process cannot start threads (and the Go runtime needs them) while
-	// its new pid or time namespace is only for its children.
+	// A new pid or time namespace is only for the children of the process
+	// that unshares it: the init or the exec'd program must be a child.
 	if ((flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0 && fork_env == NULL)
 		die(&f, 0, "nsenter: CLONE_NEWPID and CLONE_NEWTIME need _HUSK_FORK=1");
 	const char *offsets = getenv("_HUSK_TIMENS_OFFSETS");
 	if (offsets != NULL && (flags & CLONE_NEWTIME) == 0)
 		die(&f, 0, "nsenter: _HUSK_TIMENS_OFFSETS needs CLONE_NEWTIME");
+	// A root and credentials are for the program exec mode runs; an
+	// init gets both with its exec plan.
+	if (!exec_mode && (getenv("_HUSK_CHROOT") != NULL || getenv("_HUSK_EXEC_CREDS") != NULL))
+		die(&f, 0, "nsenter: _HUSK_CHROOT and _HUSK_EXEC_CREDS need _HUSK_EXEC=1");
+	struct exec_request req;
+	exec_request_parse(&f, &req);
 
 	int offsets_fd = offsets != NULL ? open_timens_offsets(&f) : -1;
+	exec_request_open(&f, &req);
 	walk_fds(&f, setns_env, 1);
 	if (flags != 0 && unshare((int)flags) < 0)
 		die(&f, errno, "nsenter: unshare 0x%lx", flags);
@@ -272,7 +233,7 @@ static void bootstrap(int argc, char **argv, int is_init)
 		write_timens_offsets(&f, offsets_fd, offsets);
 
 	// unsetenv removes the entries from the environ array, which is also
-	// where the Go runtime and exec mode's execve read the environment.
+	// where exec mode's execve reads the environment.
 	unsetenv("_HUSK_NSENTER");
 	unsetenv("_HUSK_SYNCFD");
 	unsetenv("_HUSK_SETNS");
@@ -280,14 +241,32 @@ static void bootstrap(int argc, char **argv, int is_init)
 	unsetenv("_HUSK_FORK");
 	unsetenv("_HUSK_TIMENS_OFFSETS");
 	unsetenv("_HUSK_EXEC");
+	unsetenv("_HUSK_CHROOT");
+	unsetenv("_HUSK_EXEC_CREDS");
 
-	if (exec_mode) {
-		if (fork_env != NULL)
-			fork_and_wait(&f);
-		exec_program(&f, argc, argv);
-	}
+	if (exec_mode)
+		exec_request_run(&f, &req, fork_env != NULL, argc, argv);
 	if (fork_env != NULL)
 		fork_and_report(&f, syncfd);
+}
+
+// close_program_fd closes the inherited fd this program was exec'd from
+// (_HUSK_PROGRAM_FD), before anything else: neither a hook nor a workload
+// may inherit it, and no /proc/<pid>/fd/N may lead to it.
+static void close_program_fd(int status)
+{
+	static const char invalid[] = "husk-init: invalid _HUSK_PROGRAM_FD\n";
+	const char *env = getenv("_HUSK_PROGRAM_FD");
+
+	if (env == NULL)
+		return;
+	long fd = parse_whole(env);
+	// 0, 1 and 2 are stdio, never the program.
+	if (fd < 3 || close((int)fd) < 0) {
+		write_all(STDERR_FILENO, invalid, sizeof(invalid) - 1);
+		_exit(status);
+	}
+	unsetenv("_HUSK_PROGRAM_FD");
 }
 
 // become_init runs the container init (init.c) on the sync socket named
@@ -307,13 +286,24 @@ static void become_init(const char *initsync)
 	init_main(fd);
 }
 
-// glibc passes (argc, argv, envp) to constructors, dynamic and static.
-__attribute__((constructor)) static void husk_nsenter(int argc, char **argv, char **envp)
+int main(int argc, char **argv)
 {
-	(void)envp; // environ is what unsetenv keeps up to date
+	static const char usage[] = "husk-init: this program is run by husk, not by hand\n";
 	const char *initsync = getenv("_HUSK_INITSYNC");
 	const char *bootstrap_env = getenv("_HUSK_NSENTER");
 	int do_bootstrap = bootstrap_env != NULL && strcmp(bootstrap_env, "1") == 0;
+	// Exec mode needs the bootstrap; which values _HUSK_EXEC may have is
+	// the bootstrap's to check, so that a wrong one gets its message.
+	int exec_mode = do_bootstrap && getenv("_HUSK_EXEC") != NULL;
+
+	close_program_fd(exec_mode ? EXEC_MODE_FAILED : 1);
+
+	// Neither an init nor exec mode: nothing may be joined, unshared or
+	// forked for a purpose nobody asked for.
+	if (initsync == NULL && !exec_mode) {
+		write_all(STDERR_FILENO, usage, sizeof(usage) - 1);
+		return 1;
+	}
 
 	// Every container init (it has _HUSK_INITSYNC), and every process
 	// exec mode starts in a container, stops being dumpable before
@@ -322,14 +312,12 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv, cha
 	// anyone sharing its pid namespace. execve makes the workload
 	// dumpable again. An init's name in ps is "husk:init", not the
 	// number of the fd it was exec'd from (/proc/self/fd/N).
-	if (initsync != NULL || (do_bootstrap && getenv("_HUSK_EXEC") != NULL))
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (initsync != NULL)
 		prctl(PR_SET_NAME, "husk:init", 0, 0, 0);
 
 	if (do_bootstrap)
 		bootstrap(argc, argv, initsync != NULL);
-	if (initsync != NULL)
-		become_init(initsync);
-	// Not a husk init: the cost was two getenv calls.
+	// Exec mode never returns from the bootstrap.
+	become_init(initsync);
 }

@@ -39,20 +39,20 @@ int plan_decode(struct frame *f, struct exec_plan *p, const char **why)
 
 	memset(p, 0, sizeof(*p));
 	p->flags = take_u32(&c);
-	p->uid = take_u32(&c);
-	p->gid = take_u32(&c);
+	p->creds.uid = take_u32(&c);
+	p->creds.gid = take_u32(&c);
 	p->umask = take_u32(&c);
-	p->last_cap = take_u32(&c);
+	p->creds.last_cap = take_u32(&c);
 	p->preserved_fds = take_u32(&c);
-	p->n_groups = take_u32(&c);
+	p->creds.n_groups = take_u32(&c);
 	p->n_rlimits = take_u32(&c);
 	n_args = take_u32(&c);
 	n_env = take_u32(&c);
-	p->caps.bounding = take_u64(&c);
-	p->caps.effective = take_u64(&c);
-	p->caps.permitted = take_u64(&c);
-	p->caps.inheritable = take_u64(&c);
-	p->caps.ambient = take_u64(&c);
+	p->creds.caps.bounding = take_u64(&c);
+	p->creds.caps.effective = take_u64(&c);
+	p->creds.caps.permitted = take_u64(&c);
+	p->creds.caps.inheritable = take_u64(&c);
+	p->creds.caps.ambient = take_u64(&c);
 	*why = "truncated header";
 	if (c.bad)
 		return EPROTO;
@@ -60,11 +60,11 @@ int plan_decode(struct frame *f, struct exec_plan *p, const char **why)
 	if ((p->flags & ~PLAN_KNOWN_FLAGS) != 0)
 		return EPROTO;
 	*why = "last capability above 63";
-	if (p->last_cap > 63)
+	if (p->creds.last_cap > 63)
 		return EPROTO;
 	// Every string takes at least its NUL: 2 + n_args + n_env bytes.
 	*why = "counts larger than the payload";
-	if ((uint64_t)p->n_groups * WIRE_GROUP + (uint64_t)p->n_rlimits * WIRE_RLIMIT +
+	if ((uint64_t)p->creds.n_groups * WIRE_GROUP + (uint64_t)p->n_rlimits * WIRE_RLIMIT +
 		    (uint64_t)n_args + n_env + 2 > c.left)
 		return EPROTO;
 	*why = "a process needs args";
@@ -72,12 +72,12 @@ int plan_decode(struct frame *f, struct exec_plan *p, const char **why)
 		return EPROTO;
 
 	*why = "allocate";
-	p->groups = calloc((size_t)p->n_groups + 1, sizeof(gid_t));
+	p->creds.groups = calloc((size_t)p->creds.n_groups + 1, sizeof(gid_t));
 	p->rlimits = calloc((size_t)p->n_rlimits + 1, sizeof(struct plan_rlimit));
-	if (p->groups == NULL || p->rlimits == NULL)
+	if (p->creds.groups == NULL || p->rlimits == NULL)
 		return ENOMEM;
-	for (uint32_t i = 0; i < p->n_groups; i++)
-		p->groups[i] = take_u32(&c);
+	for (uint32_t i = 0; i < p->creds.n_groups; i++)
+		p->creds.groups[i] = take_u32(&c);
 	for (uint32_t i = 0; i < p->n_rlimits; i++) {
 		p->rlimits[i].resource = take_u32(&c);
 		take_u32(&c); // padding of the wire struct

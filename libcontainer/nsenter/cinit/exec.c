@@ -57,7 +57,7 @@ static void set_rlimits(const struct failer *f, const struct exec_plan *p)
 	for (uint32_t i = 0; i < p->n_rlimits; i++) {
 		const struct plan_rlimit *l = &p->rlimits[i];
 		struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
-		if (setrlimit((__rlimit_resource_t)l->resource, &rl) < 0)
+		if (setrlimit((int)l->resource, &rl) < 0)
 			die(f, errno, "process.rlimits: type %u (soft %llu, hard %llu)", l->resource,
 			    (unsigned long long)l->soft, (unsigned long long)l->hard);
 	}
@@ -237,7 +237,7 @@ void plan_run(struct init_ctx *ctx, struct exec_plan *p)
 	if (p->console_fd >= 0)
 		setup_console(f, p->console_fd);
 	if (has_process) {
-		caps_apply(ctx, p);
+		creds_apply(f, ctx->procfd, &p->creds);
 		umask((p->flags & PLAN_UMASK_SET) != 0 ? (mode_t)p->umask : 022);
 		enter_cwd(f, p->cwd);
 		// After the chdir and as the user: relative paths resolve

@@ -1,6 +1,7 @@
 // init.h: the container init that runs in C only (init.c), the exec plan
-// it receives (plan.c), carries out (exec.c) and the capability step of
-// it (caps.c). See doc.go for the protocol.
+// it receives (plan.c), carries out (exec.c) and the credentials step of
+// it (caps.c), which exec mode (execmode.c) shares. See doc.go for the
+// protocol.
 
 #ifndef HUSK_INIT_H
 #define HUSK_INIT_H
@@ -22,6 +23,15 @@ struct cap_sets {
 	uint64_t bounding, effective, permitted, inheritable, ambient;
 };
 
+// The user, groups and capabilities a process is to run with.
+struct creds {
+	uint32_t uid, gid;
+	uint32_t last_cap; // the running kernel's highest capability, 0..63
+	uint32_t n_groups;
+	gid_t *groups;
+	struct cap_sets caps;
+};
+
 struct plan_rlimit {
 	uint32_t resource;
 	uint64_t soft, hard;
@@ -30,10 +40,8 @@ struct plan_rlimit {
 // A decoded FrameExec. The strings point into the frame's payload, the
 // arrays are malloc'd; nothing is freed, as the process execs or exits.
 struct exec_plan {
-	uint32_t flags, uid, gid, umask, last_cap, preserved_fds;
-	uint32_t n_groups, n_rlimits;
-	struct cap_sets caps;
-	gid_t *groups;
+	uint32_t flags, umask, preserved_fds, n_rlimits;
+	struct creds creds;
 	struct plan_rlimit *rlimits;
 	const char *session_keyring;
 	const char *cwd;
@@ -52,6 +60,9 @@ struct init_ctx {
 __attribute__((noreturn)) void init_main(int syncfd);
 int plan_decode(struct frame *f, struct exec_plan *p, const char **why);
 __attribute__((noreturn)) void plan_run(struct init_ctx *ctx, struct exec_plan *p);
-void caps_apply(struct init_ctx *ctx, const struct exec_plan *p);
+// creds_apply switches to c; procfd is a procfs root, where it reads
+// thread-self/setgroups.
+void creds_apply(const struct failer *f, int procfd, const struct creds *c);
+int is_proc_root(int fd);
 
 #endif

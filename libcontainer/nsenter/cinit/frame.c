@@ -245,12 +245,48 @@ const char *take_str(struct cursor *c)
 	return s;
 }
 
+// go_errno_texts holds the errnos a file, mount or process step may meet whose
+// text in Go (glibc's, lowercase) is not musl's strerror lowercased.
+static const struct {
+	int err;
+	const char *text;
+} go_errno_texts[] = {
+	{EIO, "input/output error"},
+	{ECHILD, "no child processes"},
+	{ENOMEM, "cannot allocate memory"},
+	{EBUSY, "device or resource busy"},
+	{EXDEV, "invalid cross-device link"},
+	{EMFILE, "too many open files"},
+	{ENOTTY, "inappropriate ioctl for device"},
+	{ESPIPE, "illegal seek"},
+	{EDOM, "numerical argument out of domain"},
+	{ERANGE, "numerical result out of range"},
+	{EDEADLK, "resource deadlock avoided"},
+	{ENAMETOOLONG, "file name too long"},
+	{ELOOP, "too many levels of symbolic links"},
+	{EOVERFLOW, "value too large for defined data type"},
+	{EILSEQ, "invalid or incomplete multibyte or wide character"},
+	{ENOTSOCK, "socket operation on non-socket"},
+	{EMSGSIZE, "message too long"},
+	{EOPNOTSUPP, "operation not supported"},
+	{EUCLEAN, "structure needs cleaning"},
+	{EDQUOT, "disk quota exceeded"},
+};
+
 // errno_text is strerror, or with go_texts the way Go's syscall.Errno
 // spells it: the messages of the init steps were Go's before they were
 // ported here ("exec /x: no such file or directory"), and callers match
 // on them.
 const char *errno_text(int err, int go_texts, char *buf, size_t size)
 {
+	if (go_texts) {
+		for (size_t i = 0; i < sizeof(go_errno_texts) / sizeof(go_errno_texts[0]); i++) {
+			if (go_errno_texts[i].err == err) {
+				snprintf(buf, size, "%s", go_errno_texts[i].text);
+				return buf;
+			}
+		}
+	}
 	snprintf(buf, size, "%s", strerror(err));
 	if (go_texts)
 		buf[0] = (char)tolower((unsigned char)buf[0]);
@@ -274,8 +310,11 @@ void die(const struct failer *f, int err, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 
+	size_t n = (size_t)snprintf(msg, sizeof(msg), "%s", f->prefix ? f->prefix : "");
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
 	va_start(ap, fmt);
-	format_message(msg, sizeof(msg), err, f->go_texts, fmt, ap);
+	format_message(msg + n, sizeof(msg) - n, err, f->go_texts, fmt, ap);
 	va_end(ap);
 	if (f->style == FAIL_FRAME) {
 		frame_send_error(f->fd, err, msg);

@@ -15,11 +15,13 @@ enum frame_type {
 	FRAME_PID = 3,
 	FRAME_MOUNT = 10,
 	FRAME_EXEC = 11,
+	FRAME_WRITE = 12,
 };
 
 // Both sides refuse bigger frames, so a confused peer cannot make the
-// other allocate without bound.
-#define FRAME_MAX_PAYLOAD (1u << 20)
+// other allocate without bound. An exec plan carries the workload's whole
+// environment, which execve allows to be a few MB.
+#define FRAME_MAX_PAYLOAD (4u << 20)
 // The most file descriptors one frame carries (FrameExec: root, fifo, pty).
 #define FRAME_MAX_FDS 4
 
@@ -62,6 +64,7 @@ struct failer {
 	enum fail_style style;
 	int status;   // exit status
 	int go_texts; // errno texts as Go spells them ("no such file ...")
+	const char *prefix; // put before every message; NULL for none
 };
 
 __attribute__((noreturn, format(printf, 3, 4)))

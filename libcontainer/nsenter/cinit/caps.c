@@ -1,8 +1,9 @@
 // caps.c: the credentials step of the exec plan, a port of
-// libcontainer/capabilities/apply.go (same order, same messages). Init runs
-// as root of its user namespace with every capability; this turns it into
-// the workload's uid, gids and exactly the planned capability sets. Init
-// is single-threaded here, so "this thread" is the whole process.
+// libcontainer/capabilities/apply.go (same order, same messages), which
+// exec mode shares. Init (or exec mode, after joining a user namespace)
+// runs as root of its user namespace with every capability; this turns it
+// into the workload's uid, gids and exactly the planned capability sets.
+// The process is single-threaded, so "this thread" is the whole process.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,7 +70,8 @@ static void drop_bounding(const struct failer *f, uint64_t keep, int last_cap)
 
 // setgroups_denied reports whether the user namespace forbids setgroups
 // ("deny" in setgroups, as for unprivileged user namespaces). The file is
-// read through the private procfs: the root is the container's by now.
+// read through procfd, a procfs opened earlier: the root and /proc of the
+// moment are the container's by now.
 static int setgroups_denied(int procfd)
 {
 	char buf[16] = "";
@@ -95,14 +97,12 @@ static void format_groups(char *buf, size_t size, const gid_t *groups, uint32_t 
 
 // switch_user sets groups, gid and uid, in that order: once the uid is not
 // 0 we may lack CAP_SETGID.
-static void switch_user(const struct init_ctx *ctx, const struct exec_plan *p)
+static void switch_user(const struct failer *f, int procfd, const struct creds *p)
 {
-	const struct failer *f = &ctx->fail;
-
 	if (setgroups(p->n_groups, p->groups) < 0) {
 		int err = errno;
 		// Denied while no group was asked for: nothing we fail to honour.
-		if (!(err == EPERM && p->n_groups == 0 && setgroups_denied(ctx->procfd))) {
+		if (!(err == EPERM && p->n_groups == 0 && setgroups_denied(procfd))) {
 			char list[256];
 			format_groups(list, sizeof(list), p->groups, p->n_groups);
 			die(f, err, "capabilities: setgroups %s", list);
@@ -179,9 +179,8 @@ static void set_ambient(const struct failer *f, uint64_t ambient, int last_cap)
 	}
 }
 
-void caps_apply(struct init_ctx *ctx, const struct exec_plan *p)
+void creds_apply(const struct failer *f, int procfd, const struct creds *p)
 {
-	const struct failer *f = &ctx->fail;
 	int last_cap = (int)p->last_cap;
 	// Capabilities the running kernel does not know are skipped, so a
 	// config written for a newer kernel still runs.
@@ -199,7 +198,7 @@ void caps_apply(struct init_ctx *ctx, const struct exec_plan *p)
 	// nothing could be raised afterwards.
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		die(f, errno, "capabilities: set keepcaps");
-	switch_user(ctx, p);
+	switch_user(f, procfd, p);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		die(f, errno, "capabilities: clear keepcaps");
 	set_caps(f, &sets);
