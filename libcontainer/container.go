@@ -105,7 +105,13 @@ func (c *Container) Start() error {
 	// startContainer hooks run as part of start, in the container's
 	// namespaces, before the workload is exec'd; a failure stops the
 	// container (runtime-spec config.md#startcontainer-hooks).
-	if h := c.saved.Config.Hooks.StartContainer; len(h) > 0 {
+	// Without a process the init refuses to start (below) and nothing is
+	// exec'd, so no startContainer hook runs either.
+	if h := c.saved.Config.Hooks.StartContainer; len(h) > 0 && c.saved.Config.Process != nil {
+		if c.saved.ProcessCreds == nil {
+			// Never fall back to running the image's hook as full root.
+			return errors.New("start: startContainer hooks: the state lacks the workload's credentials (created by an older husk?); delete and create the container again")
+		}
 		place := hookPlace{creds: c.saved.ProcessCreds}
 		if _, mountNs := c.saved.Config.Namespace(configs.NEWNS); !mountNs {
 			place.chroot = c.saved.Config.Rootfs

@@ -353,11 +353,33 @@ func driveInit(s *initSetup) error {
 		}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
-		// The init died (or was killed) during the setup; how it ended
-		// says more than the broken socket.
-		return initExited(p)
+		// The init died (or was killed) during the setup, how it ended
+		// says more than the broken socket, unless the broken socket was
+		// another one (a console socket whose far end is gone) and the
+		// init lives: waiting for it would hang.
+		if initGone(p.pidfd, 100*time.Millisecond) {
+			return initExited(p)
+		}
 	}
 	return err
+}
+
+// initGone reports whether the process behind pidfd has exited, waiting
+// at most timeout for it: an init's socket reaches EOF while the init is
+// exiting, a moment before its pidfd says so.
+func initGone(pidfd int, timeout time.Duration) bool {
+	if pidfd < 0 {
+		return true
+	}
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		if errors.Is(err, unix.EINTR) && time.Now().Before(deadline) {
+			continue
+		}
+		return err == nil && n > 0
+	}
 }
 
 func (c *Container) recordInit(pid int) error {

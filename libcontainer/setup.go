@@ -199,31 +199,6 @@ type owner struct {
 	UID, GID int
 }
 
-// hostIDOfRoot reads a uid_map or gid_map and returns what 0 maps to (0
-// when 0 is not mapped: nothing the setup creates can belong to it then).
-func hostIDOfRoot(proc *procfs.Handle, path string) (int, error) {
-	f, err := proc.Open(path, unix.O_RDONLY)
-	if err != nil {
-		return 0, fmt.Errorf("setup: %w", err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n, err := f.Read(buf)
-	if err != nil {
-		return 0, fmt.Errorf("setup: read /proc/%s: %w", path, err)
-	}
-	for _, line := range strings.Split(string(buf[:n]), "\n") {
-		var inside, outside, count uint64
-		if _, err := fmt.Sscan(line, &inside, &outside, &count); err != nil {
-			continue
-		}
-		if inside == 0 && count > 0 {
-			return int(outside), nil
-		}
-	}
-	return 0, nil
-}
-
 // actAs makes this thread create files as the container's root would: its
 // filesystem uid and gid become owner's, so new files belong to it and
 // filesystems of the container's user namespace (its tmpfs, devpts) accept

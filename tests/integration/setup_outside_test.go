@@ -355,3 +355,55 @@ func TestOutsideLargeEnvironment(t *testing.T) {
 		t.Errorf("workload saw %q, want %q", out, want)
 	}
 }
+
+// TestOutsideConsoleSocketClosedFailsFast: the engine's end of the console
+// socket is gone by the time the pty master is sent. create must fail at
+// once, as runc does ("broken pipe"), and leave nothing behind; it used to
+// take the broken pipe for a dead init and wait for the live one for ever.
+func TestOutsideConsoleSocketClosedFailsFast(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle()
+	b.spec.Process.Terminal = true
+	sock := h.listenConsole()
+	go func() {
+		// Accept and hang up at once: the runtime's connect succeeds, its
+		// send of the master, milliseconds later, finds no reader.
+		if conn, err := sock.l.AcceptUnix(); err == nil {
+			conn.Close()
+		}
+	}()
+	start := time.Now()
+	r := h.create(b, cmdOpts{timeout: 20 * time.Second}, "--console-socket", sock.path)
+	if r.Exit == 0 {
+		t.Fatalf("create succeeded although the console socket was closed: %v", r)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("create took %s to fail (exit %d): it waited for an init that was alive", took, r.Exit)
+	}
+	if _, sr := h.state(b.id); sr.Exit == 0 {
+		t.Errorf("the container exists after the failed create")
+	}
+}
+
+// TestOutsideNoProcessNoStartHook: with no process in config.json, start
+// fails (runtime-spec: start MUST generate an error) and the image's
+// startContainer hook never runs: there are no workload credentials to run
+// it with, and it must not run as the runtime's root instead. Fails on
+// runc 1.1.5, which refuses such a config at create.
+func TestOutsideNoProcessNoStartHook(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle().writable()
+	b.spec.Process = nil
+	writeTestFile(t, b.path("start-hook.sh"), "#!/bin/sh\nid -u > /hook-ran\n")
+	if err := os.Chmod(b.path("start-hook.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/start-hook.sh"}}}
+	h.mustCreate(b)
+	if r := h.rt(cmdOpts{}, "start", b.id); r.Exit == 0 {
+		t.Errorf("start without a process succeeded: %v", r)
+	}
+	if _, err := os.Stat(b.path("hook-ran")); err == nil {
+		t.Errorf("the startContainer hook ran (as uid %q) although there is no process", strings.TrimSpace(readAll(b.path("hook-ran"))))
+	}
+}
