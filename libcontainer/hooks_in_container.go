@@ -56,6 +56,6 @@ func inContainer(cfg *configs.Config, pid int, place hookPlace) hooks.Launcher {
 		cmd.Args = append([]string{"husk-hook", cmd.Path}, cmd.Args...)
 		cmd.Path = progPath
 		cmd.Env = append(append(cmd.Env, req.Env()...), progEnv)
-		return plan.start(cmd)
+		return plan.run(cmd.Start)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 
 	"github.com/huskrt/husk/libcontainer/configs"
@@ -156,30 +155,30 @@ func (p *nsPlan) nsenterEnv(syncFd, base int) []string {
 	return req.Env()
 }
 
-// start starts cmd. When namespaces must be joined from this side, it
-// does so on a dedicated, locked OS thread that
-// forks the child and is then discarded (never unlocked), so no other
-// goroutine ever runs in the changed namespaces.
-func (p *nsPlan) start(cmd *exec.Cmd) error {
+// run calls spawn, which starts the child. When namespaces must be joined
+// from this side, it does so on a dedicated, locked OS thread that forks
+// the child and is then discarded (never unlocked), so no other goroutine
+// ever runs in the changed namespaces.
+func (p *nsPlan) run(spawn func() error) error {
 	if len(p.threadJoins) == 0 {
-		return cmd.Start()
+		return spawn()
 	}
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// No UnlockOSThread: the thread exits with this goroutine.
-		errc <- p.startOnThisThread(cmd)
+		errc <- p.runOnThisThread(spawn)
 	}()
 	return <-errc
 }
 
-func (p *nsPlan) startOnThisThread(cmd *exec.Cmd) error {
+func (p *nsPlan) runOnThisThread(spawn func() error) error {
 	for _, j := range p.threadJoins {
 		if err := unix.Setns(int(j.f.Fd()), int(j.t.CloneFlag())); err != nil {
 			return fmt.Errorf("join %s namespace: %w", j.t, err)
 		}
 	}
-	return cmd.Start()
+	return spawn()
 }
 
 func (p *nsPlan) close() {

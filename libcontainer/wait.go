@@ -32,10 +32,6 @@ func (c *Container) Wait() (int, error) {
 		if err != nil {
 			return -1, fmt.Errorf("wait for init %d: %w", c.child.pid, err)
 		}
-		if !c.child.forked {
-			// os/exec must not wait for it again.
-			c.child.cmd.Process.Release()
-		}
 		c.child = nil
 		return exitCode(ws), nil
 	}
