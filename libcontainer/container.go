@@ -112,7 +112,7 @@ func (c *Container) Start() error {
 			// Never fall back to running the image's hook as full root.
 			return errors.New("start: startContainer hooks: the state lacks the workload's credentials (created by an older husk?); delete and create the container again")
 		}
-		place := hookPlace{creds: c.saved.ProcessCreds}
+		place := hookPlace{creds: c.saved.ProcessCreds, process: c.saved.Config.Process}
 		if _, mountNs := c.saved.Config.Namespace(configs.NEWNS); !mountNs {
 			place.chroot = c.saved.Config.Rootfs
 		}

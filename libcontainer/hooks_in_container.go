@@ -20,6 +20,9 @@ type hookPlace struct {
 	// container without a mount namespace of its own, whose init only
 	// chroots into it.
 	chroot string
+	// process, if set, gives the hook the workload's rlimits, umask and
+	// cwd, as runc's init has set them when it runs startContainer hooks.
+	process *configs.Process
 }
 
 // inContainer returns a hooks.Launcher that starts each hook in every
@@ -47,6 +50,17 @@ func inContainer(cfg *configs.Config, pid int, place hookPlace) hooks.Launcher {
 		}
 		defer initProg.Close()
 		req := nsenter.Request{SyncFD: -1, Exec: true, Fork: plan.cFork, Creds: place.creds, Chroot: place.chroot}
+		if p := place.process; p != nil {
+			for _, l := range p.Rlimits {
+				req.Rlimits = append(req.Rlimits, nsenter.Rlimit{Type: l.Type, Soft: l.Soft, Hard: l.Hard})
+			}
+			umask := uint32(0o022)
+			if p.User.Umask != nil {
+				umask = *p.User.Umask
+			}
+			req.Umask = &umask
+			req.Cwd = p.Cwd
+		}
 		base := 3 + len(cmd.ExtraFiles)
 		for i := range plan.cJoins {
 			req.JoinFDs = append(req.JoinFDs, base+i)

@@ -47,7 +47,9 @@
 // argv[1] with argv[2:] as its argv (argv[1] again if there is no argv[2])
 // and the cleaned environment. _HUSK_SYNCFD is optional; failures are text
 // on stderr, "husk: nsenter: ...\n", with exit status 127. Between the
-// bootstrap and the execve, in this order:
+// bootstrap and the execve, in this order (steps 3, 4 and 6 give a
+// startContainer hook what runc's give it: runc runs them from its init
+// once that has set the workload's rlimits, umask and cwd):
 //
 //  1. _HUSK_CHROOT=<absolute path> (Request.Chroot): chroot(path), resolved
 //     after the joins, and chdir("/"); a relative path is refused. For a
@@ -56,7 +58,16 @@
 //  2. _HUSK_FORK=1: fork. The intermediate process does not report a pid:
 //     it waits for its child and exits with its exit status, or 128+n if
 //     signal n killed it. The rest happens in the child.
-//  3. _HUSK_EXEC_CREDS (Request.Creds, formatted by ExecCreds.String):
+//  3. _HUSK_EXEC_RLIMITS (Request.Rlimits): decimal "resource soft hard"
+//     triples separated by single spaces (resource at most 2^31-1, an
+//     unknown one fails setrlimit; uint64 limits, RLIM_INFINITY is
+//     18446744073709551615), set in order with setrlimit while still
+//     root, as the init sets the workload's before its credentials
+//     change. Messages are the init's, "nsenter: process.rlimits: type 7
+//     (soft 10, hard 5): Invalid argument".
+//  4. _HUSK_EXEC_UMASK (Request.Umask): umask(value), decimal, at most
+//     511 (0777).
+//  5. _HUSK_EXEC_CREDS (Request.Creds, formatted by ExecCreds.String):
 //     decimal fields separated by single spaces, "uid gid nnp lastcap
 //     bounding effective permitted inheritable ambient ngroups g1 ... gn"
 //     (nnp 0 or 1, lastcap 0..63, the five capability sets as uint64
@@ -66,11 +77,21 @@
 //     an empty list is fine: the "deny" is read through the /proc opened
 //     before the joins), setresgid, setresuid, capset, ambient set, then
 //     no_new_privs if nnp is 1. Messages are "nsenter: capabilities: ...".
-//  4. With a fork: PR_SET_PDEATHSIG(SIGKILL), set only now because a
+//  6. _HUSK_EXEC_CWD=<absolute path> (Request.Cwd): chdir(path), inside
+//     the chroot if any, as the user of step 5, so a directory the user
+//     may not enter is an error; then, as the init does, the cwd must
+//     read back (getcwd(2)) as a path starting with "/", or a leaked
+//     directory fd was entered (CVE-2024-21626). Messages are the
+//     init's, "nsenter: process.cwd /x: No such file or directory".
+//  7. With a fork: PR_SET_PDEATHSIG(SIGKILL), set only now because a
 //     credentials change clears it, and exit 127 if the intermediate is
 //     already gone.
 //
-// _HUSK_CHROOT and _HUSK_EXEC_CREDS are refused without _HUSK_EXEC.
+// Malformed values (an empty one, a sign, a second space, a missing or
+// extra field, a relative path) are refused before the joins.
+// _HUSK_CHROOT, _HUSK_EXEC_CREDS, _HUSK_EXEC_RLIMITS, _HUSK_EXEC_UMASK and
+// _HUSK_EXEC_CWD are refused without _HUSK_EXEC: an init gets them with
+// its exec plan.
 //
 // # Container init (_HUSK_INITSYNC=fd)
 //

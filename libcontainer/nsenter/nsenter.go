@@ -35,6 +35,16 @@ const (
 	// EnvExecCreds holds the credentials exec mode takes on before it
 	// execs (exec mode only), as ExecCreds.String formats them.
 	EnvExecCreds = "_HUSK_EXEC_CREDS"
+	// EnvExecRlimits holds the rlimits exec mode sets before it takes on
+	// the credentials (exec mode only): decimal "resource soft hard"
+	// triples separated by single spaces.
+	EnvExecRlimits = "_HUSK_EXEC_RLIMITS"
+	// EnvExecUmask is the decimal umask exec mode sets (exec mode only),
+	// at most 511 (0777).
+	EnvExecUmask = "_HUSK_EXEC_UMASK"
+	// EnvExecCwd is the absolute path exec mode changes into after it
+	// took on the credentials (exec mode only).
+	EnvExecCwd = "_HUSK_EXEC_CWD"
 	// EnvInitSync is the fd number of the sync socket of a container init;
 	// with it the program runs the init (see doc.go) and never returns.
 	// It is not part of Request: a process can be an init without joining
@@ -76,6 +86,17 @@ type Request struct {
 	// nil keeps those the bootstrap ends with (root of a joined user
 	// namespace, or the caller's). With Fork they apply in the child.
 	Creds *ExecCreds
+	// Rlimits (exec mode only) are set in order before the credentials
+	// change, as the init sets the workload's, so raising a hard limit
+	// works as root. An unknown or negative Type fails exec mode.
+	Rlimits []Rlimit
+	// Umask (exec mode only), at most 0777; nil keeps the inherited one.
+	Umask *uint32
+	// Cwd (exec mode only) is the absolute path to run the program in,
+	// entered as the user of Creds and resolved in Chroot if set, with
+	// the init's check that it lies inside the root. "" keeps the cwd:
+	// "/" after a Chroot, the caller's otherwise.
+	Cwd string
 }
 
 // ExecCreds are the user, groups and capabilities of a program run in
@@ -146,7 +167,26 @@ func (r *Request) Env() []string {
 	if r.Creds != nil {
 		env = append(env, EnvExecCreds+"="+r.Creds.String())
 	}
+	if len(r.Rlimits) > 0 {
+		env = append(env, EnvExecRlimits+"="+formatRlimits(r.Rlimits))
+	}
+	if r.Umask != nil {
+		env = append(env, EnvExecUmask+"="+strconv.FormatUint(uint64(*r.Umask), 10))
+	}
+	if r.Cwd != "" {
+		env = append(env, EnvExecCwd+"="+r.Cwd)
+	}
 	return env
+}
+
+// formatRlimits renders limits as EnvExecRlimits holds them.
+func formatRlimits(limits []Rlimit) string {
+	fields := make([]string, 0, 3*len(limits))
+	for _, l := range limits {
+		fields = append(fields, strconv.Itoa(l.Type),
+			strconv.FormatUint(l.Soft, 10), strconv.FormatUint(l.Hard, 10))
+	}
+	return strings.Join(fields, " ")
 }
 
 // FormatTimeOffsets renders offsets in the format of

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRequestEnv(t *testing.T) {
+	umask022 := uint32(0o22)
 	tests := []struct {
 		name string
 		req  Request
@@ -51,6 +52,18 @@ func TestRequestEnv(t *testing.T) {
 			"_HUSK_NSENTER=1", "_HUSK_EXEC=1", "_HUSK_CHROOT=/run/rootfs",
 			"_HUSK_EXEC_CREDS=1000 1001 1 40 1099511627777 2 3 4 18446744073709551615 2 10 20",
 		},
+	}, {
+		name: "exec mode with rlimits, umask and cwd",
+		req: Request{SyncFD: -1, Exec: true, Umask: &umask022, Cwd: "/work",
+			Rlimits: []Rlimit{{Type: 7, Soft: 123, Hard: 1<<64 - 1}, {Type: 3, Soft: 0, Hard: 8}}},
+		want: []string{
+			"_HUSK_NSENTER=1", "_HUSK_EXEC=1",
+			"_HUSK_EXEC_RLIMITS=7 123 18446744073709551615 3 0 8", "_HUSK_EXEC_UMASK=18", "_HUSK_EXEC_CWD=/work",
+		},
+	}, {
+		name: "umask 0 is set",
+		req:  Request{SyncFD: -1, Exec: true, Umask: new(uint32)},
+		want: []string{"_HUSK_NSENTER=1", "_HUSK_EXEC=1", "_HUSK_EXEC_UMASK=0"},
 	}, {
 		name: "credentials without groups",
 		req:  Request{SyncFD: -1, Exec: true, Creds: &ExecCreds{LastCap: 40}},

@@ -407,3 +407,33 @@ func TestOutsideNoProcessNoStartHook(t *testing.T) {
 		t.Errorf("the startContainer hook ran (as uid %q) although there is no process", strings.TrimSpace(readAll(b.path("hook-ran"))))
 	}
 }
+
+// TestOutsideStartHookProcessSettings: runc runs startContainer hooks from
+// its init after it set the process's rlimits, umask and cwd; husk's hooks
+// get the same.
+func TestOutsideStartHookProcessSettings(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle().writable().shell("true")
+	results := b.path("results")
+	if err := os.Mkdir(results, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(results, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	umask := uint32(0o027)
+	b.spec.Process.User.Umask = &umask
+	b.spec.Process.Cwd = "/results"
+	b.spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 123, Hard: 456}}
+	writeTestFile(t, b.path("start-hook.sh"), "#!/bin/sh\n{ pwd; umask; ulimit -Sn; ulimit -Hn; } > /results/start-hook 2>&1\n")
+	if err := os.Chmod(b.path("start-hook.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/start-hook.sh"}}}
+	h.runOK(b)
+	got := strings.Fields(readAll(filepath.Join(results, "start-hook")))
+	want := []string{"/results", "0027", "123", "456"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("startContainer hook saw cwd, umask, nofile soft and hard %q, want %q", got, want)
+	}
+}

@@ -52,10 +52,10 @@ static void join_keyring(const struct failer *f, const char *name)
 		die(f, errno, "init: join session keyring");
 }
 
-static void set_rlimits(const struct failer *f, const struct exec_plan *p)
+void rlimits_apply(const struct failer *f, const struct plan_rlimit *rlimits, uint32_t n)
 {
-	for (uint32_t i = 0; i < p->n_rlimits; i++) {
-		const struct plan_rlimit *l = &p->rlimits[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct plan_rlimit *l = &rlimits[i];
 		struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
 		if (setrlimit((int)l->resource, &rl) < 0)
 			die(f, errno, "process.rlimits: type %u (soft %llu, hard %llu)", l->resource,
@@ -84,11 +84,11 @@ static void setup_console(const struct failer *f, int peer)
 		die(f, errno, "process.terminal: set controlling tty");
 }
 
-// enter_cwd changes into the workload's cwd as the workload's user, then
-// makes sure it is inside the root: a leaked fd as cwd would show up as a
-// path outside it (CVE-2024-21626). The raw getcwd syscall is used because
-// it says "(unreachable)/..." where glibc's getcwd only fails.
-static void enter_cwd(const struct failer *f, const char *cwd)
+// cwd_enter changes into the process's cwd, then makes sure it is inside
+// the root: a leaked fd as cwd would show up as a path outside it
+// (CVE-2024-21626). The raw getcwd syscall is used because it says
+// "(unreachable)/..." where glibc's getcwd only fails.
+void cwd_enter(const struct failer *f, const char *cwd)
 {
 	char wd[PATH_MAX];
 
@@ -233,13 +233,14 @@ void plan_run(struct init_ctx *ctx, struct exec_plan *p)
 	// Without a process nothing is exec'd: the steps that only shape
 	// the workload are skipped, as the Go init did.
 	if (has_process)
-		set_rlimits(f, p);
+		rlimits_apply(f, p->rlimits, p->n_rlimits);
 	if (p->console_fd >= 0)
 		setup_console(f, p->console_fd);
 	if (has_process) {
 		creds_apply(f, ctx->procfd, &p->creds);
 		umask((p->flags & PLAN_UMASK_SET) != 0 ? (mode_t)p->umask : 022);
-		enter_cwd(f, p->cwd);
+		// As the user: a cwd the user may not enter is an error.
+		cwd_enter(f, p->cwd);
 		// After the chdir and as the user: relative paths resolve
 		// from the cwd, with the user's permissions.
 		look_path(f, p->args[0], p->env, path);

@@ -1,8 +1,10 @@
 // execmode.c: the end of exec mode, for hooks and `husk exec`. After the
 // bootstrap has joined and unshared the namespaces, the program enters
-// the container's root (_HUSK_CHROOT), forks if asked, takes on the
-// process's credentials (_HUSK_EXEC_CREDS) the way the init's exec plan
-// does, and execs the program. Failures are text on stderr, status 127.
+// the container's root (_HUSK_CHROOT), forks if asked, sets the process's
+// rlimits (_HUSK_EXEC_RLIMITS) and umask (_HUSK_EXEC_UMASK), takes on its
+// credentials (_HUSK_EXEC_CREDS), enters its cwd (_HUSK_EXEC_CWD) the way
+// the init's exec plan does, and execs the program. Failures are text on
+// stderr, status 127.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +24,11 @@
 // The kernel's NGROUPS_MAX: setgroups refuses more.
 #define MAX_GROUPS 65536
 
-// A reader of _HUSK_EXEC_CREDS: decimal fields, each followed by one space
-// or by the end of the string.
+// The highest umask; umask(2) would silently drop other bits.
+#define MAX_UMASK 0777
+
+// A reader of _HUSK_EXEC_CREDS, _HUSK_EXEC_RLIMITS and _HUSK_EXEC_UMASK:
+// decimal fields, each followed by one space or by the end of the string.
 struct fields {
 	const char *p; // NULL once the last field was read
 	int bad;
@@ -81,9 +87,46 @@ static void parse_creds(const struct failer *f, const char *s, struct exec_reque
 	r->has_creds = 1;
 }
 
+// parse_rlimits reads "resource soft hard resource soft hard ...", at
+// least one triple. The resource number is the kernel's to judge, as in
+// the init's plan: setrlimit fails on an unknown one.
+static void parse_rlimits(const struct failer *f, const char *s, struct exec_request *r)
+{
+	struct fields fs = {.p = s};
+	size_t n_fields = 1;
+
+	for (const char *p = s; *p != '\0'; p++)
+		n_fields += *p == ' ';
+	r->rlimits = calloc(n_fields / 3 + 1, sizeof(*r->rlimits));
+	if (r->rlimits == NULL)
+		die(f, errno, "nsenter: _HUSK_EXEC_RLIMITS: allocate %zu limits", n_fields / 3);
+	// next_field fails on "" and after the last field, so an empty
+	// value, a trailing space or a missing limit makes bad set.
+	do {
+		struct plan_rlimit *l = &r->rlimits[r->n_rlimits++];
+		l->resource = (uint32_t)next_field(&fs, INT32_MAX);
+		l->soft = next_field(&fs, UINT64_MAX);
+		l->hard = next_field(&fs, UINT64_MAX);
+	} while (!fs.bad && fs.p != NULL && r->n_rlimits < n_fields / 3);
+	if (fs.bad || fs.p != NULL)
+		die(f, 0, "nsenter: invalid _HUSK_EXEC_RLIMITS \"%s\"", s);
+}
+
+static void parse_umask(const struct failer *f, const char *s, struct exec_request *r)
+{
+	struct fields fs = {.p = s};
+
+	r->umask = (uint32_t)next_field(&fs, MAX_UMASK);
+	if (fs.bad || fs.p != NULL)
+		die(f, 0, "nsenter: invalid _HUSK_EXEC_UMASK \"%s\"", s);
+	r->has_umask = 1;
+}
+
 void exec_request_parse(const struct failer *f, struct exec_request *r)
 {
 	const char *creds = getenv("_HUSK_EXEC_CREDS");
+	const char *rlimits = getenv("_HUSK_EXEC_RLIMITS");
+	const char *umask_env = getenv("_HUSK_EXEC_UMASK");
 
 	memset(r, 0, sizeof(*r));
 	r->procfd = -1;
@@ -94,6 +137,15 @@ void exec_request_parse(const struct failer *f, struct exec_request *r)
 		die(f, 0, "nsenter: _HUSK_CHROOT \"%s\" is not an absolute path", r->chroot);
 	if (creds != NULL)
 		parse_creds(f, creds, r);
+	if (rlimits != NULL)
+		parse_rlimits(f, rlimits, r);
+	if (umask_env != NULL)
+		parse_umask(f, umask_env, r);
+	r->cwd = getenv("_HUSK_EXEC_CWD");
+	// A relative cwd would resolve from wherever the joins and the
+	// chroot left the process; the spec requires an absolute one.
+	if (r->cwd != NULL && r->cwd[0] != '/')
+		die(f, 0, "nsenter: _HUSK_EXEC_CWD \"%s\" is not an absolute path", r->cwd);
 }
 
 // The credentials step reads thread-self/setgroups of the user namespace
@@ -159,13 +211,23 @@ void exec_request_run(const struct failer *f, const struct exec_request *r, int 
 			die(f, errno, "nsenter: chdir / in %s", r->chroot);
 	}
 	int alive = do_fork ? fork_and_wait(f) : -1;
+	// The steps shared with the init's exec plan word their messages
+	// as the init does ("process.cwd /x: ..."), after exec mode's prefix.
+	struct failer step_fail = *f;
+	step_fail.prefix = "nsenter: ";
+	// While still root: raising a hard limit needs CAP_SYS_RESOURCE.
+	rlimits_apply(&step_fail, r->rlimits, r->n_rlimits);
+	if (r->has_umask)
+		umask((mode_t)r->umask);
 	if (r->has_creds) {
-		struct failer creds_fail = *f;
-		creds_fail.prefix = "nsenter: ";
-		creds_apply(&creds_fail, r->procfd, &r->creds);
+		creds_apply(&step_fail, r->procfd, &r->creds);
 		if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			die(f, errno, "nsenter: set no_new_privs");
 	}
+	// As the user, as the init does: a cwd the user may not enter is an
+	// error, not something root enters on the user's behalf.
+	if (r->cwd != NULL)
+		cwd_enter(&step_fail, r->cwd);
 	if (alive >= 0)
 		die_with_intermediate(f, alive);
 	// argv[1] again when there is no argv[2]: execve with an empty argv

@@ -64,5 +64,9 @@ __attribute__((noreturn)) void plan_run(struct init_ctx *ctx, struct exec_plan *
 // thread-self/setgroups.
 void creds_apply(const struct failer *f, int procfd, const struct creds *c);
 int is_proc_root(int fd);
+// rlimits_apply calls setrlimit for each of the n limits, in order.
+void rlimits_apply(const struct failer *f, const struct plan_rlimit *rlimits, uint32_t n);
+// cwd_enter changes into cwd and dies if the result is outside the root.
+void cwd_enter(const struct failer *f, const char *cwd);
 
 #endif

@@ -221,6 +221,10 @@ static void bootstrap(int argc, char **argv, int is_init)
 	// init gets both with its exec plan.
 	if (!exec_mode && (getenv("_HUSK_CHROOT") != NULL || getenv("_HUSK_EXEC_CREDS") != NULL))
 		die(&f, 0, "nsenter: _HUSK_CHROOT and _HUSK_EXEC_CREDS need _HUSK_EXEC=1");
+	// Likewise the rest of the process: an init gets it with its plan.
+	if (!exec_mode && (getenv("_HUSK_EXEC_RLIMITS") != NULL || getenv("_HUSK_EXEC_UMASK") != NULL
+			   || getenv("_HUSK_EXEC_CWD") != NULL))
+		die(&f, 0, "nsenter: _HUSK_EXEC_RLIMITS, _HUSK_EXEC_UMASK and _HUSK_EXEC_CWD need _HUSK_EXEC=1");
 	struct exec_request req;
 	exec_request_parse(&f, &req);
 
@@ -243,6 +247,9 @@ static void bootstrap(int argc, char **argv, int is_init)
 	unsetenv("_HUSK_EXEC");
 	unsetenv("_HUSK_CHROOT");
 	unsetenv("_HUSK_EXEC_CREDS");
+	unsetenv("_HUSK_EXEC_RLIMITS");
+	unsetenv("_HUSK_EXEC_UMASK");
+	unsetenv("_HUSK_EXEC_CWD");
 
 	if (exec_mode)
 		exec_request_run(&f, &req, fork_env != NULL, argc, argv);
