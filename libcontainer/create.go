@@ -142,7 +142,9 @@ func (p *initProcess) kill() {
 	if p.child > 0 && !p.childReaped {
 		unix.Kill(p.child, unix.SIGKILL)
 	}
-	if p.forked && !p.reaped {
+	// The forked init, once its pid is known, is a grandchild (ours to
+	// reap only under a subreaper); before that p.pid is the child.
+	if p.forked && !p.reaped && p.pid != p.child {
 		var ws unix.WaitStatus
 		unix.Wait4(p.pid, &ws, 0, nil)
 	}
@@ -269,6 +271,7 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	defer func() {
 		if p.pidfd >= 0 {
 			unix.Close(p.pidfd)
+			p.pidfd = -1
 		}
 	}()
 	setup := &initSetup{c: c, cfg: cfg, p: p, conn: nsenter.NewConn(parentSock), fifo: fifo, console: console, opts: opts}

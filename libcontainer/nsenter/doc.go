@@ -61,10 +61,14 @@
 //  3. _HUSK_EXEC_RLIMITS (Request.Rlimits): decimal "resource soft hard"
 //     triples separated by single spaces (resource at most 2^31-1, an
 //     unknown one fails setrlimit; uint64 limits, RLIM_INFINITY is
-//     18446744073709551615), set in order with setrlimit while still
-//     root, as the init sets the workload's before its credentials
-//     change. Messages are the init's, "nsenter: process.rlimits: type 7
-//     (soft 10, hard 5): Invalid argument".
+//     18446744073709551615), set in order with setrlimit. Unlike the other
+//     steps they are set first, BEFORE the bootstrap joins any namespace:
+//     raising a hard limit needs CAP_SYS_RESOURCE in the initial user
+//     namespace, lost once the container's is joined (runc's hooks inherit
+//     them from an init that set them before it entered its user
+//     namespace); the fork inherits them. Messages are the init's,
+//     "nsenter: process.rlimits: type 7 (soft 10, hard 5): Invalid
+//     argument".
 //  4. _HUSK_EXEC_UMASK (Request.Umask): umask(value), decimal, at most
 //     511 (0777).
 //  5. _HUSK_EXEC_CREDS (Request.Creds, formatted by ExecCreds.String):

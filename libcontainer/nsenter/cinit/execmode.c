@@ -153,6 +153,15 @@ void exec_request_parse(const struct failer *f, struct exec_request *r)
 // mount namespace join, "/proc" would be the container's to choose.
 void exec_request_open(const struct failer *f, struct exec_request *r)
 {
+	// The rlimits are set here, before any namespace is joined: raising
+	// a hard limit needs CAP_SYS_RESOURCE in the initial user namespace,
+	// which a process that joined the container's user namespace no
+	// longer has there (runc's hooks inherit them from its init, which
+	// set them before it entered its user namespace). Children inherit
+	// them, so a fork below keeps them.
+	struct failer step_fail = *f;
+	step_fail.prefix = "nsenter: ";
+	rlimits_apply(&step_fail, r->rlimits, r->n_rlimits);
 	if (!r->has_creds)
 		return;
 	r->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -215,8 +224,6 @@ void exec_request_run(const struct failer *f, const struct exec_request *r, int 
 	// as the init does ("process.cwd /x: ..."), after exec mode's prefix.
 	struct failer step_fail = *f;
 	step_fail.prefix = "nsenter: ";
-	// While still root: raising a hard limit needs CAP_SYS_RESOURCE.
-	rlimits_apply(&step_fail, r->rlimits, r->n_rlimits);
 	if (r->has_umask)
 		umask((mode_t)r->umask);
 	if (r->has_creds) {

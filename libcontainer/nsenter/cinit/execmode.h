@@ -29,11 +29,11 @@ struct exec_request {
 // exec_request_parse checks and reads the variables; it dies on invalid
 // ones, before the bootstrap has done anything.
 void exec_request_parse(const struct failer *f, struct exec_request *r);
-// exec_request_open opens what the request needs from the host before any
-// namespace is joined.
+// exec_request_open sets the rlimits and opens what the request needs from
+// the host, before any namespace is joined.
 void exec_request_open(const struct failer *f, struct exec_request *r);
-// exec_request_run enters the root, forks if asked, sets the rlimits and
-// the umask, takes on the credentials, enters the cwd and execs argv[1]
+// exec_request_run enters the root, forks if asked, sets the umask, takes
+// on the credentials, enters the cwd and execs argv[1]
 // with argv[2..] as its argv.
 __attribute__((noreturn))
 void exec_request_run(const struct failer *f, const struct exec_request *r, int fork,
