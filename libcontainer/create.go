@@ -356,8 +356,15 @@ func driveInit(s *initSetup) error {
 	// Opened before the start time is read: if the pid was recycled in
 	// between, the start time will not match the saved one later.
 	pidfd, err := unix.PidfdOpen(p.pid, 0)
-	if err != nil {
+	if errors.Is(err, unix.ESRCH) {
 		return initExited(p)
+	}
+	if err != nil {
+		// The init lives (EMFILE, ENOMEM...): it must not be waited for.
+		// Its pid was reported a moment ago and it cannot have been
+		// reaped (it waits for our requests), so the pid is still its.
+		unix.Kill(p.pid, unix.SIGKILL)
+		return fmt.Errorf("pidfd of init %d: %w", p.pid, err)
 	}
 	p.pidfd = pidfd
 	if err := s.c.recordInit(p.pid); err != nil {
