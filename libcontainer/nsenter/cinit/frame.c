@@ -40,7 +40,7 @@ int write_all(int fd, const void *buf, size_t len)
 // send_all is write_all for the sync socket: MSG_NOSIGNAL turns a parent
 // that went away into EPIPE instead of a SIGPIPE that would kill us before
 // we could exit with the right status. fd may also be a pipe or a file
-// (tests and staticmain pass stdout), which send refuses with ENOTSOCK.
+// (tests pass stdout), which send refuses with ENOTSOCK.
 static int send_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {

@@ -139,10 +139,10 @@ static void write_timens_offsets(const struct failer *f, int fd, const char *off
 	close(fd);
 }
 
-// fork_and_report forks; the child returns (to Go, or to become the
-// container init), the parent sends the child's pid as a FramePid and
-// exits. The child waits until the pid is on the socket, so a frame of its
-// own can never arrive before it.
+// fork_and_report forks; the child returns to become the container init,
+// the parent sends the child's pid as a FramePid and exits. The child
+// waits until the pid is on the socket, so a frame of its own can never
+// arrive before it.
 static void fork_and_report(const struct failer *f, int syncfd)
 {
 	int gate[2];
