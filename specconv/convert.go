@@ -107,8 +107,9 @@ func convertMounts(mounts []specs.Mount, bundle string) ([]configs.Mount, error)
 		return nil, nil
 	}
 	out := make([]configs.Mount, len(mounts))
+	table := mountOptionTable() // once: each call allocates a copy
 	for i, mount := range mounts {
-		options, err := parseMountOptions(index("mounts", i)+".options", mount.Options)
+		options, err := parseMountOptions(table, index("mounts", i)+".options", mount.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -241,8 +242,9 @@ func capabilityNumbers(names []string) []int {
 		return nil
 	}
 	numbers := make([]int, 0, len(names))
+	table := capabilityTable() // once: each call allocates a copy
 	for _, name := range names {
-		if number, ok := CapabilityNumber(name); ok {
+		if number, ok := lookup(table, name); ok {
 			numbers = append(numbers, number)
 		}
 	}

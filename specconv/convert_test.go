@@ -57,7 +57,7 @@ func TestParseMountOptions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.options, ","), func(t *testing.T) {
-			got, err := parseMountOptions("mounts[0].options", tc.options)
+			got, err := parseMountOptions(mountOptionTable(), "mounts[0].options", tc.options)
 			if err != nil {
 				t.Fatalf("parseMountOptions: %v", err)
 			}
@@ -70,7 +70,7 @@ func TestParseMountOptions(t *testing.T) {
 
 func TestParseMountOptionsUnsupported(t *testing.T) {
 	for _, option := range []string{"idmap", "ridmap", "tmpcopyup"} {
-		_, err := parseMountOptions("mounts[2].options", []string{"ro", option})
+		_, err := parseMountOptions(mountOptionTable(), "mounts[2].options", []string{"ro", option})
 		want := `mounts[2].options[1]: "` + option + `" is not supported yet`
 		if err == nil || err.Error() != want {
 			t.Errorf("option %q: got %v, want %q", option, err, want)
@@ -288,7 +288,7 @@ func TestMountOptionNames(t *testing.T) {
 		}
 	}
 	for _, name := range names {
-		decoded, err := parseMountOptions("mounts[0].options", []string{name})
+		decoded, err := parseMountOptions(mountOptionTable(), "mounts[0].options", []string{name})
 		if err != nil || len(decoded.data) != 0 {
 			t.Errorf("listed option %q is not interpreted: %+v, %v", name, decoded, err)
 		}

@@ -38,10 +38,9 @@ func LoadSpec(bundleDir string) (*specs.Spec, error) {
 // parseSpec decodes config.json content; split from LoadSpec so the error
 // formatting can be tested without files.
 func parseSpec(data []byte) (*specs.Spec, error) {
-	var spec specs.Spec
-	err := json.Unmarshal(data, &spec)
+	spec, err := decodeSpec(data)
 	if err == nil {
-		return &spec, nil
+		return spec, nil
 	}
 
 	var syntaxErr *json.SyntaxError

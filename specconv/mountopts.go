@@ -18,17 +18,15 @@ type mountOptions struct {
 	recAttrClr  uint64    // MOUNT_ATTR_* bits to clear recursively
 }
 
-// parseMountOptions decodes the options of one mount. optionsPath is the
+// parseMountOptions decodes the options of one mount with table (from
+// mountOptionTable, built once per config by the caller). optionsPath is the
 // JSON path of the options array, e.g. "mounts[3].options", used in errors.
 // Options that are neither a known flag nor unsupported are passed on as
 // filesystem data, as config.md asks ("Runtimes SHOULD treat unknown options
 // as filesystem-specific ones"); only strings that cannot be a mount option
 // at all are rejected.
-func parseMountOptions(optionsPath string, options []string) (mountOptions, *Error) {
+func parseMountOptions(table []mountOption, optionsPath string, options []string) (mountOptions, *Error) {
 	var decoded mountOptions
-	// Built once per mount, not once per option: each option used to cost
-	// a copy of the table (tens of KB of heap for an ordinary config).
-	table := mountOptionTable()
 	for i, option := range options {
 		optionPath := index(optionsPath, i)
 		if err := checkOptionSyntax(optionPath, option); err != nil {

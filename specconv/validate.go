@@ -222,9 +222,10 @@ func validateCapabilities(caps *specs.LinuxCapabilities) *Error {
 	if caps == nil {
 		return nil
 	}
+	table := capabilityTable() // once: each call allocates a copy
 	for _, set := range capabilitySets(caps) {
 		for i, name := range set.names {
-			if _, ok := CapabilityNumber(name); !ok {
+			if _, ok := lookup(table, name); !ok {
 				return fieldError(index("process.capabilities."+set.name, i), "unknown capability %q", name)
 			}
 		}

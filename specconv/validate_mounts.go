@@ -33,6 +33,7 @@ func procFilesAllowedAsMountTarget() []string {
 // validateMounts checks each mount: destination, options, and for bind
 // mounts that the source exists on the host.
 func validateMounts(mounts []specs.Mount, bundle string) *Error {
+	table := mountOptionTable() // once: each call allocates a copy
 	for i, mount := range mounts {
 		path := index("mounts", i)
 		if strings.IndexByte(mount.Destination, 0) >= 0 {
@@ -41,7 +42,7 @@ func validateMounts(mounts []specs.Mount, bundle string) *Error {
 		if !filepath.IsAbs(mount.Destination) {
 			return fieldError(path+".destination", "must be absolute")
 		}
-		options, err := parseMountOptions(path+".options", mount.Options)
+		options, err := parseMountOptions(table, path+".options", mount.Options)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,107 @@
+package specconv
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestLazyTypesFollowSpecs fails when a runtime-spec update adds, renames
+// or retypes a member of specs.Spec or specs.Linux that the lazy decoding
+// types do not mirror: the member would be silently dropped.
+func TestLazyTypesFollowSpecs(t *testing.T) {
+	for _, pair := range []struct{ lazy, spec reflect.Type }{
+		{reflect.TypeFor[lazySpec](), reflect.TypeFor[specs.Spec]()},
+		{reflect.TypeFor[lazyLinux](), reflect.TypeFor[specs.Linux]()},
+	} {
+		if pair.lazy.NumField() != pair.spec.NumField() {
+			t.Errorf("%v has %d fields, %v %d", pair.lazy, pair.lazy.NumField(), pair.spec, pair.spec.NumField())
+		}
+		for i := range pair.spec.NumField() {
+			want := pair.spec.Field(i)
+			got, ok := pair.lazy.FieldByName(want.Name)
+			if !ok {
+				t.Errorf("%v lacks %s", pair.lazy, want.Name)
+				continue
+			}
+			if got.Tag.Get("json") != want.Tag.Get("json") {
+				t.Errorf("%v.%s: json tag %q, specs has %q", pair.lazy, want.Name, got.Tag.Get("json"), want.Tag.Get("json"))
+			}
+			switch got.Type {
+			case want.Type, reflect.TypeFor[rawMembers](), reflect.TypeFor[*lazyLinux]():
+			default:
+				t.Errorf("%v.%s is %v, specs has %v", pair.lazy, want.Name, got.Type, want.Type)
+			}
+		}
+	}
+}
+
+var lazyDecodeCases = []string{
+	`{}`,
+	`null`,
+	baseConfig,
+	`{"ociVersion": "1.3.0", "linux": null}`,
+	`{"linux": {}}`,
+	`{"linux": {"resources": null, "seccomp": null, "intelRdt": null}}`,
+	`{"linux": {"resources": {"memory": {"limit": 1048576}}, "cgroupsPath": "/a"}}`,
+	// Duplicate members merge, whatever their case.
+	`{"linux": {"resources": {"memory": {"limit": 1}}, "Resources": {"pids": {"limit": 5}}}}`,
+	`{"linux": {"resources": {"memory": {"limit": 1}}, "resources": null, "resources": {"pids": {"limit": 5}}}}`,
+	`{"linux": {"sysctl": {"a": "b"}}, "LINUX": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}`,
+	`{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}}`,
+	`{"linux": {"netDevices": {"eth0": {"name": "e"}}, "personality": {"domain": "LINUX32"}, "memoryPolicy": {"mode": "MPOL_BIND", "nodes": "0"}}}`,
+	`{"windows": {"layerFolders": ["a"]}, "vm": {"hypervisor": {"path": "/h"}}, "solaris": {"milestone": "m"}, "zos": {}, "freebsd": {}}`,
+	`{"process": {"args": ["sh"]}, "Process": {"cwd": "/"}}`,
+	// Errors, in and outside the deferred members.
+	`{"linux": {"resources": {"memory": {"limit": "x"}}}}`,
+	`{"linux": {"seccomp": []}}`,
+	`{"windows": 1}`,
+	`{"hostname": 1, "linux": {"resources": {"pids": {"limit": "x"}}}}`,
+	`{"linux": {"resources": {"pids": {"limit": "x"}}}, "hostname": 1}`,
+	`{"linux": 1}`,
+	`{"linux": {"resources": `,
+}
+
+// checkLazyMatchesUnmarshal decodes data both ways and fails the test when
+// the results or the errors differ.
+func checkLazyMatchesUnmarshal(t *testing.T, data []byte) {
+	t.Helper()
+	var want specs.Spec
+	wantErr := json.Unmarshal(data, &want)
+	got, gotErr := decodeSpec(data)
+	if wantErr != nil || gotErr != nil {
+		if wantErr == nil || gotErr == nil || wantErr.Error() != gotErr.Error() {
+			t.Fatalf("%s:\n decodeSpec error %v\n  Unmarshal error %v", data, gotErr, wantErr)
+		}
+		return
+	}
+	if !reflect.DeepEqual(got, &want) {
+		gotJSON, _ := json.Marshal(got)
+		wantJSON, _ := json.Marshal(&want)
+		t.Fatalf("%s:\n decodeSpec %s\n  Unmarshal %s", data, gotJSON, wantJSON)
+	}
+}
+
+func TestLazyDecodeMatchesUnmarshal(t *testing.T) {
+	for _, doc := range lazyDecodeCases {
+		checkLazyMatchesUnmarshal(t, []byte(doc))
+	}
+	example, err := json.Marshal(Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLazyMatchesUnmarshal(t, example)
+}
+
+// FuzzLazyDecode: for any input, decodeSpec gives what json.Unmarshal into
+// a specs.Spec gives.
+func FuzzLazyDecode(f *testing.F) {
+	for _, doc := range lazyDecodeCases {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLazyMatchesUnmarshal(t, data)
+	})
+}
