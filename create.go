@@ -15,12 +15,12 @@ func createCommand() *cli.Command {
 		Description: `Create a container from the bundle and leave its process waiting;
 "start" runs the user-defined process.`,
 		Flags: createFlags(),
-		Action: func(_ context.Context, cmd *cli.Command) error {
+		Action: func(ctx context.Context, cmd *cli.Command) error {
 			id, err := containerID(cmd)
 			if err != nil {
 				return err
 			}
-			_, err = createContainer(cmd, id, libcontainer.CreateOptions{})
+			_, err = createContainer(ctx, cmd, id, libcontainer.CreateOptions{})
 			return err
 		},
 	}

@@ -18,12 +18,12 @@ refused unless --force, which kills it first.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running"},
 		},
-		Action: func(_ context.Context, cmd *cli.Command) error {
-			c, err := loadContainer(cmd)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			c, err := loadContainer(ctx, cmd)
 			if errors.Is(err, libcontainer.ErrNotExist) && cmd.Bool("force") {
 				// A create that died before saving its state may have left
 				// its directory; -f must leave nothing behind.
-				root, rerr := openRoot(cmd)
+				root, rerr := openRoot(ctx, cmd)
 				if rerr != nil {
 					return rerr
 				}

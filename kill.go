@@ -20,7 +20,7 @@ name with or without the SIG prefix (KILL, SIGKILL) or a number.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "send the signal to all processes of the container"},
 		},
-		Action: func(_ context.Context, cmd *cli.Command) error {
+		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 2 {
 				return fmt.Errorf("kill: expected at most 2 arguments, got %d", cmd.Args().Len())
 			}
@@ -31,7 +31,7 @@ name with or without the SIG prefix (KILL, SIGKILL) or a number.`,
 					return err
 				}
 			}
-			c, err := loadContainer(cmd)
+			c, err := loadContainer(ctx, cmd)
 			if err != nil {
 				return err
 			}

@@ -21,8 +21,8 @@ func listCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the container ids"},
 		},
-		Action: func(_ context.Context, cmd *cli.Command) error {
-			root, err := openRoot(cmd)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			root, err := openRoot(ctx, cmd)
 			if err != nil {
 				return err
 			}

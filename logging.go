@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"sync"
@@ -13,55 +12,50 @@ import (
 	"time"
 )
 
-// logHandler writes log records as runc (logrus) does, because engines
-// parse them: text `time="…" level=error msg="…"` or JSON lines
+// logger writes the runtime's log as runc (logrus) does, because engines
+// parse it: text `time="…" level=error msg="…"` or JSON lines
 // `{"level":"error","msg":"…","time":"…"}` (what containerd's shim reads).
-type logHandler struct {
-	mu    *sync.Mutex
+// It satisfies libcontainer.Logger. Not log/slog: its handler machinery
+// is 0.1 MB of binary for the three levels husk writes (a husk process's
+// RSS tracks its binary's size, docs/performance.md).
+type logger struct {
+	mu    sync.Mutex
 	w     io.Writer
 	json  bool
-	level slog.Level
+	debug bool
+	// configured is set once the global flags are parsed; errors before
+	// that go to stderr as plain text.
+	configured bool
 	// toFile is true when --log names a file: fatal errors then also go
 	// to stderr for the user.
 	toFile bool
 }
 
-func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-func (h *logHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h *logHandler) WithGroup(string) slog.Handler                { return h }
+// The levels husk writes, named as logrus names them.
+const (
+	levelDebug = "debug"
+	levelWarn  = "warning"
+	levelError = "error"
+)
 
-func levelName(l slog.Level) string {
-	switch {
-	case l >= slog.LevelError:
-		return "error"
-	case l >= slog.LevelWarn:
-		return "warning"
-	case l >= slog.LevelInfo:
-		return "info"
-	}
-	return "debug"
+// loggerKey is the context key of the command's logger.
+type loggerKey struct{}
+
+func withLogger(ctx context.Context, l *logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
 }
 
-func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
-	t := r.Time.Format(time.RFC3339Nano)
-	var line []byte
-	if h.json {
-		b, err := json.Marshal(map[string]string{"level": levelName(r.Level), "msg": r.Message, "time": t})
-		if err != nil {
-			return err
-		}
-		line = append(b, '\n')
-	} else {
-		line = fmt.Appendf(nil, "time=%q level=%s msg=%s\n", t, levelName(r.Level), strconv.Quote(r.Message))
+// loggerFrom returns the logger runMain put into the context; a context
+// without one (a test calling an action directly) gets a stderr logger.
+func loggerFrom(ctx context.Context) *logger {
+	if l, ok := ctx.Value(loggerKey{}).(*logger); ok {
+		return l
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := h.w.Write(line)
-	return err
+	return &logger{w: os.Stderr}
 }
 
-// setupLogging makes the default slog logger write runc-style records.
-func setupLogging(path, format string, debug bool) error {
+// configure points the logger at --log (stderr when empty) in --log-format.
+func (l *logger) configure(path, format string, debug bool) error {
 	w := io.Writer(os.Stderr)
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC|syscall.O_CLOEXEC, 0o644)
@@ -70,25 +64,65 @@ func setupLogging(path, format string, debug bool) error {
 		}
 		w = f
 	}
-	level := slog.LevelInfo
-	if debug {
-		level = slog.LevelDebug
-	}
-	slog.SetDefault(slog.New(&logHandler{mu: &sync.Mutex{}, w: w, json: format == "json", level: level, toFile: path != ""}))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w, l.json, l.debug, l.toFile, l.configured = w, format == "json", debug, path != "", true
 	return nil
 }
 
-// logFatal logs a command's error and, when the log is a file, prints it
-// on stderr too: the user must see it, and the engine reads the log.
-func logFatal(err error) {
-	h, ok := slog.Default().Handler().(*logHandler)
-	if !ok {
+// Warn logs a warning; args are slog-style key-value pairs appended to msg.
+func (l *logger) Warn(msg string, args ...any) { l.write(levelWarn, msg, args) }
+
+// Debug logs a message shown only with --debug.
+func (l *logger) Debug(msg string, args ...any) {
+	l.mu.Lock()
+	enabled := l.debug
+	l.mu.Unlock()
+	if enabled {
+		l.write(levelDebug, msg, args)
+	}
+}
+
+// Warnf and Debugf format their message with fmt.Sprintf.
+func (l *logger) Warnf(format string, args ...any)  { l.Warn(fmt.Sprintf(format, args...)) }
+func (l *logger) Debugf(format string, args ...any) { l.Debug(fmt.Sprintf(format, args...)) }
+
+func (l *logger) write(level, msg string, args []any) {
+	for i := 0; i+1 < len(args); i += 2 {
+		msg += fmt.Sprintf(" %v=%v", args[i], args[i+1])
+	}
+	if len(args)%2 == 1 {
+		msg += fmt.Sprintf(" %v", args[len(args)-1])
+	}
+	t := time.Now().Format(time.RFC3339Nano)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var line []byte
+	if l.json {
+		b, err := json.Marshal(map[string]string{"level": level, "msg": msg, "time": t})
+		if err != nil {
+			return
+		}
+		line = append(b, '\n')
+	} else {
+		line = fmt.Appendf(nil, "time=%q level=%s msg=%s\n", t, level, strconv.Quote(msg))
+	}
+	_, _ = l.w.Write(line)
+}
+
+// fatal logs a command's error and, when the log is a file, prints it on
+// stderr too: the user must see it, and the engine reads the log.
+func (l *logger) fatal(err error) {
+	l.mu.Lock()
+	configured, toFile := l.configured, l.toFile
+	l.mu.Unlock()
+	if !configured {
 		// Flags failed before logging was set up.
 		fmt.Fprintln(os.Stderr, "husk:", err)
 		return
 	}
-	slog.Error(err.Error())
-	if h.toFile {
+	l.write(levelError, err.Error(), nil)
+	if toFile {
 		fmt.Fprintln(os.Stderr, err)
 	}
 }

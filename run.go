@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"os/signal"
 
@@ -29,7 +28,7 @@ deletes the container unless --keep.`,
 	}
 }
 
-func runAction(_ context.Context, cmd *cli.Command) error {
+func runAction(ctx context.Context, cmd *cli.Command) error {
 	id, err := containerID(cmd)
 	if err != nil {
 		return err
@@ -48,7 +47,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	if !detach {
 		// A foreground container with a terminal gets its pty master over
 		// a private socket; husk proxies it to its own stdio.
-		if tty, err = newTTYProxy(); err != nil {
+		if tty, err = newTTYProxy(loggerFrom(ctx)); err != nil {
 			return err
 		}
 		defer tty.close()
@@ -61,7 +60,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 	if !detach {
 		signal.Notify(early, libcontainer.ForwardableSignals()...)
 	}
-	c, err := createContainer(cmd, id, opts)
+	c, err := createContainer(ctx, cmd, id, opts)
 	if err != nil {
 		signal.Stop(early)
 		return err
@@ -97,7 +96,7 @@ func runAction(_ context.Context, cmd *cli.Command) error {
 		// As runc: a failed cleanup is reported but the exit status stays
 		// the container's.
 		if derr := c.Destroy(true); derr != nil {
-			slog.Warn(derr.Error())
+			loggerFrom(ctx).Warn(derr.Error())
 		}
 	}
 	if err != nil {

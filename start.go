@@ -12,8 +12,8 @@ func startCommand() *cli.Command {
 		Usage:       "run the user-defined process of a created container",
 		ArgsUsage:   "<container-id>",
 		Description: `Start releases a container made by "create" to run its process.`,
-		Action: func(_ context.Context, cmd *cli.Command) error {
-			c, err := loadContainer(cmd)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			c, err := loadContainer(ctx, cmd)
 			if err != nil {
 				return err
 			}

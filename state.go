@@ -14,8 +14,8 @@ func stateCommand() *cli.Command {
 		Usage:       "print the state of a container as JSON",
 		ArgsUsage:   "<container-id>",
 		Description: `State prints the OCI state of the container (plus runc's rootfs, created and owner).`,
-		Action: func(_ context.Context, cmd *cli.Command) error {
-			c, err := loadContainer(cmd)
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			c, err := loadContainer(ctx, cmd)
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
@@ -43,9 +42,10 @@ type ttyProxy struct {
 	// gone: output is then drained until idle, and never past it.
 	drainUntil atomic.Int64
 	done       sync.WaitGroup
+	log        *logger
 }
 
-func newTTYProxy() (*ttyProxy, error) {
+func newTTYProxy(log *logger) (*ttyProxy, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("console socketpair: %w", err)
@@ -53,6 +53,7 @@ func newTTYProxy() (*ttyProxy, error) {
 	return &ttyProxy{
 		parentEnd: os.NewFile(uintptr(fds[0]), "console-parent"),
 		childEnd:  os.NewFile(uintptr(fds[1]), "console-child"),
+		log:       log,
 	}, nil
 }
 
@@ -192,7 +193,7 @@ func (t *ttyProxy) resize() {
 		return
 	}
 	if err := unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
-		debugf("resize the container's pty: %v", err)
+		t.log.Debugf("resize the container's pty: %v", err)
 	}
 }
 
@@ -238,7 +239,7 @@ func (t *ttyProxy) close() {
 	}
 	if t.saved != nil {
 		if err := unix.IoctlSetTermios(int(t.host.Fd()), unix.TCSETS, t.saved); err != nil {
-			slog.Warn(fmt.Sprintf("restore the terminal settings of %s: %v", t.host.Name(), err))
+			t.log.Warnf("restore the terminal settings of %s: %v", t.host.Name(), err)
 		}
 		t.saved = nil
 	}

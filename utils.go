@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,7 +27,7 @@ func createFlags() []cli.Flag {
 }
 
 // bundleConfig loads, validates and converts the bundle's config.json.
-func bundleConfig(cmd *cli.Command) (bundle string, cfg *configs.Config, err error) {
+func bundleConfig(cmd *cli.Command, log *logger) (bundle string, cfg *configs.Config, err error) {
 	bundle = cmd.String("bundle")
 	if bundle == "" {
 		if bundle, err = os.Getwd(); err != nil {
@@ -46,7 +46,7 @@ func bundleConfig(cmd *cli.Command) (bundle string, cfg *configs.Config, err err
 		return "", nil, err
 	}
 	for _, w := range specconv.Warnings(spec) {
-		slog.Warn(w)
+		log.Warn(w)
 	}
 	if cmd.Bool("no-pivot") {
 		cfg.NoPivotRoot = true
@@ -69,7 +69,7 @@ func listenFDs() int {
 }
 
 // createContainer is `create` and the first half of `run`.
-func createContainer(cmd *cli.Command, id string, opts libcontainer.CreateOptions) (*libcontainer.Container, error) {
+func createContainer(ctx context.Context, cmd *cli.Command, id string, opts libcontainer.CreateOptions) (*libcontainer.Container, error) {
 	// Accepted by every command (engines pass it to all of them), but a
 	// container cannot be made with it until cgroups are managed.
 	if cmd.Bool("systemd-cgroup") {
@@ -78,11 +78,11 @@ func createContainer(cmd *cli.Command, id string, opts libcontainer.CreateOption
 	if cmd.String("pidfd-socket") != "" {
 		return nil, fmt.Errorf("--pidfd-socket: not supported yet")
 	}
-	bundle, cfg, err := bundleConfig(cmd)
+	bundle, cfg, err := bundleConfig(cmd, loggerFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	root, err := openRoot(cmd)
+	root, err := openRoot(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}

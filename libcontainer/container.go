@@ -20,6 +20,7 @@ type Container struct {
 	id    string
 	dir   string
 	saved *savedState
+	log   Logger
 	// child is set only in the process that created the container while it
 	// is that process's child (or grandchild under a subreaper): Wait needs it.
 	child *initProcess
@@ -118,7 +119,7 @@ func (c *Container) Start() error {
 		}
 		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid, place)); err != nil {
 			if kerr := c.killAndWait(); kerr != nil {
-				warnf("stop container after failed startContainer hook: %v", kerr)
+				warnf(c.log, "stop container after failed startContainer hook: %v", kerr)
 			}
 			return err
 		}
@@ -126,12 +127,12 @@ func (c *Container) Start() error {
 	if err := c.releaseInit(); err != nil {
 		return err
 	}
-	debugf("started container %s (init pid %d)", c.id, c.saved.InitPid)
+	debugf(c.log, "started container %s (init pid %d)", c.id, c.saved.InitPid)
 	// runtime-spec 1.3 lifecycle step 9: a failing poststart hook is an
 	// error and stops the container (delete then finishes the lifecycle).
 	if err := hooks.Run("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
 		if kerr := c.killAndWait(); kerr != nil {
-			warnf("stop container after failed poststart hook: %v", kerr)
+			warnf(c.log, "stop container after failed poststart hook: %v", kerr)
 		}
 		return err
 	}
@@ -245,7 +246,7 @@ func (c *Container) Destroy(force bool) error {
 		return fmt.Errorf("remove state %s: %w", c.dir, err)
 	}
 	for _, err := range hooks.RunAll("poststop", c.saved.Config.Hooks.Poststop, c.hookState(Stopped)) {
-		warnf("%v", err)
+		warnf(c.log, "%v", err)
 	}
 	return nil
 }

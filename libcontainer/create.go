@@ -89,7 +89,7 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 		}
 	}
 
-	c = &Container{id: id, dir: dir, saved: &savedState{
+	c = &Container{id: id, dir: dir, log: r.log, saved: &savedState{
 		ID:      id,
 		Bundle:  opts.Bundle,
 		Created: time.Now().UTC(),
@@ -101,7 +101,7 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 		return nil, fmt.Errorf("create: %w", err)
 	}
 	c.child = p
-	debugf("created container %s: init pid %d, bundle %s", id, c.saved.InitPid, opts.Bundle)
+	debugf(c.log, "created container %s: init pid %d, bundle %s", id, c.saved.InitPid, opts.Bundle)
 	return c, nil
 }
 
@@ -192,12 +192,12 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	if err := unix.CloseRange(uint(3+opts.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
-	dropUnavailableCaps(cfg.Process)
+	dropUnavailableCaps(cfg.Process, c.log)
 	initProg, err := nsenter.SealedInit()
 	if err != nil {
 		return nil, err
 	}
-	debugf("init: clone flags %#x, nsenter joins %d, unshare %#x, fork %v",
+	debugf(c.log, "init: clone flags %#x, nsenter joins %d, unshare %#x, fork %v",
 		plan.cloneFlags, len(plan.cJoins), plan.cUnshare, plan.cFork)
 	defer initProg.Close()
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -282,7 +282,7 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 			// runtime-spec lifecycle: a failed create-time hook stops the
 			// container and continues at step 12, so poststop hooks run.
 			for _, perr := range hooks.RunAll("poststop", cfg.Hooks.Poststop, c.hookState(Stopped)) {
-				warnf("%v", perr)
+				warnf(c.log, "%v", perr)
 			}
 		}
 		return nil, err
@@ -509,7 +509,7 @@ func dialConsoleSocket(path string) (*os.File, error) {
 // grant them (capset fails with EPERM), as on hosts that run husk with a
 // reduced bounding set. Each is reported as a warning; a container never
 // gets more than asked for.
-func dropUnavailableCaps(p *configs.Process) {
+func dropUnavailableCaps(p *configs.Process, log Logger) {
 	if p == nil || p.Capabilities == nil {
 		return
 	}
@@ -533,6 +533,6 @@ func dropUnavailableCaps(p *configs.Process) {
 	caps.Inheritable = keep(caps.Inheritable)
 	caps.Ambient = keep(caps.Ambient)
 	for c := range missing {
-		warnf("process.capabilities: %s is not in the runtime's bounding set; not granted", capabilities.Name(c))
+		warnf(log, "process.capabilities: %s is not in the runtime's bounding set; not granted", capabilities.Name(c))
 	}
 }

@@ -2,6 +2,7 @@ package libcontainer_test
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,9 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	// Warnings (e.g. a capability the caller does not hold) go to slog's
+	// default logger; without SetLogger they are discarded.
+	root.SetLogger(slog.Default())
 	cfg := &configs.Config{
 		OCIVersion: "1.3.0",
 		Rootfs:     rootfs,

@@ -1,17 +1,31 @@
 package libcontainer
 
-import (
-	"fmt"
-	"log/slog"
-)
+import "fmt"
 
-// warnf logs a warning through the default slog logger; the CLI points it
-// at --log in the format engines expect.
-func warnf(format string, args ...any) {
-	slog.Warn(fmt.Sprintf(format, args...))
+// Logger receives what libcontainer has to say besides the errors it
+// returns: warnings (a capability the caller does not hold, a poststop hook
+// that failed during cleanup) and debug traces. *slog.Logger satisfies it;
+// libcontainer passes no key-value arguments, only the message.
+type Logger interface {
+	Warn(msg string, args ...any)
+	Debug(msg string, args ...any)
 }
 
-// debugf logs a debug record (shown with the CLI's --debug).
-func debugf(format string, args ...any) {
-	slog.Debug(fmt.Sprintf(format, args...))
+// discardLogger is the Logger of a Root without SetLogger.
+type discardLogger struct{}
+
+func (discardLogger) Warn(string, ...any)  {}
+func (discardLogger) Debug(string, ...any) {}
+
+// warnf and debugf format a message for l; a nil l discards it.
+func warnf(l Logger, format string, args ...any) {
+	if l != nil {
+		l.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+func debugf(l Logger, format string, args ...any) {
+	if l != nil {
+		l.Debug(fmt.Sprintf(format, args...))
+	}
 }

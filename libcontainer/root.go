@@ -15,6 +15,7 @@ import (
 // Root is a state directory holding one subdirectory per container.
 type Root struct {
 	dir string
+	log Logger
 }
 
 // ErrNotExist is returned (wrapped) when a container does not exist. Its
@@ -31,7 +32,16 @@ func OpenRoot(dir string) (*Root, error) {
 	if err != nil {
 		return nil, fmt.Errorf("root %s: %w", dir, err)
 	}
-	return &Root{dir: abs}, nil
+	return &Root{dir: abs, log: discardLogger{}}, nil
+}
+
+// SetLogger makes r, and the containers it loads or creates afterwards,
+// log to l; nil discards (the default).
+func (r *Root) SetLogger(l Logger) {
+	if l == nil {
+		l = discardLogger{}
+	}
+	r.log = l
 }
 
 // Dir returns the root's absolute path.
@@ -67,7 +77,7 @@ func (r *Root) Load(id string) (*Container, error) {
 		}
 		return nil, fmt.Errorf("load container %s: %w", id, err)
 	}
-	return &Container{id: id, dir: dir, saved: s}, nil
+	return &Container{id: id, dir: dir, saved: s, log: r.log}, nil
 }
 
 // List returns the containers of the root, sorted by id. Directories

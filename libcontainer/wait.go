@@ -96,7 +96,7 @@ func (c *Container) ForwardSignalsFrom(sigc chan os.Signal) (stop func()) {
 					continue
 				}
 				if err := c.Signal(sig); err != nil && !errors.Is(err, errNotRunning) {
-					warnf("forward signal %s: %v", sig, err)
+					warnf(c.log, "forward signal %s: %v", sig, err)
 				}
 			}
 		}
