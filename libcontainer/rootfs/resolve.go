@@ -117,6 +117,9 @@ func splitComponents(p string) []string {
 // changes meanwhile. Symlinks are followed (inside root), except a final one
 // if opts.final says otherwise. The path may not resolve to root itself.
 func resolveInRoot(root *os.File, unsafePath string, opts resolveOptions) (*target, error) {
+	if t, ok := resolveFast(root, unsafePath, opts); ok {
+		return t, nil
+	}
 	t, err := walk(root, unsafePath, opts)
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s in rootfs: %w", unsafePath, err)
