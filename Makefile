@@ -81,7 +81,7 @@ deps:
 	$(call ensure_packages,$(DEPS_PACKAGES))
 
 husk: $(HUSK_SOURCES) $(CINIT) Makefile | deps
-	CGO_ENABLED=0 $(GO) build -trimpath -tags $(GO_TAGS) -ldflags '$(GO_LDFLAGS)' -o $@ .
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(GO_TAGS)' -ldflags '$(GO_LDFLAGS)' -o $@ .
 
 $(CINIT): $(CINIT_SOURCES) | deps
 	$(MUSL_CC) $(CINIT_CFLAGS) -o $@ $(filter %.c,$^)
@@ -112,7 +112,7 @@ demo: husk
 test: deps husk vet fmt-check unit integration conformance-check vm-integration
 
 vet: $(CINIT)
-	$(GO) vet -tags $(GO_TAGS) ./...
+	$(GO) vet -tags '$(GO_TAGS)' ./...
 
 fmt-check:
 	@unformatted=$$(find . \( -path ./.git -o -path ./.cache \) -prune -o -name '*.go' -print | xargs -r $(GOFMT) -l); \
@@ -122,7 +122,7 @@ fmt-check:
 # Unit tests: every package but the integration suite, plus the conformance
 # runner's own tests (it is a separate module).
 unit: deps $(CINIT)
-	$(GO) test -tags $(GO_TAGS) $$($(GO) list ./... | grep -v '/tests/integration')
+	$(GO) test -tags '$(GO_TAGS)' $$($(GO) list ./... | grep -v '/tests/integration')
 	cd tests/conformance && $(GO) test ./runner/
 
 integration: husk

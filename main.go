@@ -1,8 +1,3 @@
-// updatemaxprocs=0: the Go runtime would otherwise re-read the cgroup's CPU
-// quota every second to resize GOMAXPROCS, for as long as `husk run` waits
-// for its container; husk's work is a burst of syscalls at the start.
-//go:debug updatemaxprocs=0
-
 // Command husk is a low-level OCI container runtime with runc's command
 // line: engines (containerd, Podman, CRI-O) can call it exactly as they
 // call runc. All container logic lives in package libcontainer; this
@@ -40,7 +35,9 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 func main() {
 	// One P: a husk command is a short sequence of syscalls with nothing
 	// to run in parallel, and every P keeps its own cache of heap spans
-	// (≈ 0.3 MiB of RSS for the second one on this 2-CPU machine).
+	// (≈ 0.3 MiB of RSS for the second one on this 2-CPU machine). Set
+	// explicitly, it also stops the runtime from re-reading the cgroup's
+	// CPU quota every second while `run` waits for its container.
 	runtime.GOMAXPROCS(1)
 	os.Exit(runMain(os.Args))
 }

@@ -48,13 +48,32 @@ func readIDMap(proc *procfs.Handle, path string) ([]idRange, error) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		var r idRange
-		if _, err := fmt.Sscan(line, &r.inside, &r.outside, &r.count); err != nil {
+		r, ok := parseIDRange(line)
+		if !ok {
 			return nil, fmt.Errorf("setup: /proc/%s: bad line %q", path, line)
 		}
 		ranges = append(ranges, r)
 	}
 	return ranges, nil
+}
+
+// parseIDRange parses one line of a uid_map or gid_map: three unsigned
+// decimal numbers separated by spaces. (Not fmt.Sscan: fmt's scanner is
+// ~40 KB of binary for this one use.)
+func parseIDRange(line string) (idRange, bool) {
+	fields := strings.Fields(line)
+	if len(fields) != 3 {
+		return idRange{}, false
+	}
+	var nums [3]uint64
+	for i, field := range fields {
+		n, err := strconv.ParseUint(field, 10, 64)
+		if err != nil {
+			return idRange{}, false
+		}
+		nums[i] = n
+	}
+	return idRange{inside: nums[0], outside: nums[1], count: nums[2]}, true
 }
 
 // toHost maps a container uid and gid to host ids, as the kernel would for

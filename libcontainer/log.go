@@ -1,6 +1,9 @@
 package libcontainer
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // Logger receives what libcontainer has to say besides the errors it
 // returns: warnings (a capability the caller does not hold, a poststop hook
@@ -16,6 +19,17 @@ type discardLogger struct{}
 
 func (discardLogger) Warn(string, ...any)  {}
 func (discardLogger) Debug(string, ...any) {}
+
+// isNilLogger is true for a nil interface and for an interface holding a
+// nil pointer (a typed nil such as a nil *slog.Logger), which would panic
+// on the first message.
+func isNilLogger(l Logger) bool {
+	if l == nil {
+		return true
+	}
+	v := reflect.ValueOf(l)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
 
 // warnf and debugf format a message for l; a nil l discards it.
 func warnf(l Logger, format string, args ...any) {

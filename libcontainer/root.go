@@ -36,9 +36,9 @@ func OpenRoot(dir string) (*Root, error) {
 }
 
 // SetLogger makes r, and the containers it loads or creates afterwards,
-// log to l; nil discards (the default).
+// log to l; nil discards (the default), a nil *slog.Logger included.
 func (r *Root) SetLogger(l Logger) {
-	if l == nil {
+	if isNilLogger(l) {
 		l = discardLogger{}
 	}
 	r.log = l

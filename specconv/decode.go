@@ -2,6 +2,7 @@ package specconv
 
 import (
 	"encoding/json"
+	"errors"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -51,7 +52,7 @@ type lazySpec struct {
 	Mounts      []specs.Mount     `json:"mounts,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	Linux       *lazyLinux        `json:"linux,omitempty"`
+	Linux       rawMembers        `json:"linux,omitempty"`
 	Solaris     rawMembers        `json:"solaris,omitempty"`
 	Windows     rawMembers        `json:"windows,omitempty"`
 	VM          rawMembers        `json:"vm,omitempty"`
@@ -80,6 +81,12 @@ type lazyLinux struct {
 	Personality       rawMembers                       `json:"personality,omitempty"`
 	TimeOffsets       map[string]specs.LinuxTimeOffset `json:"timeOffsets,omitempty"`
 }
+
+// errDuplicateLinux sends a document with more than one "linux" member to
+// the plain decoder: a later `"linux": null` would drop the members
+// deferred from an earlier one, and with them the errors json.Unmarshal
+// reports for them.
+var errDuplicateLinux = errors.New("linux given more than once")
 
 // decodeSpec decodes config.json content into a specs.Spec, deferring the
 // members described above. On any error it returns the error of
@@ -124,7 +131,14 @@ func decodeLazy(data []byte) (*specs.Spec, error) {
 		{doc.ZOS, &spec.ZOS},
 		{doc.FreeBSD, &spec.FreeBSD},
 	}
-	if l := doc.Linux; l != nil {
+	if len(doc.Linux) > 1 {
+		return nil, errDuplicateLinux
+	}
+	var linux *lazyLinux
+	if err := doc.Linux.decodeInto(&linux); err != nil {
+		return nil, err
+	}
+	if l := linux; l != nil {
 		spec.Linux = &specs.Linux{
 			UIDMappings:       l.UIDMappings,
 			GIDMappings:       l.GIDMappings,

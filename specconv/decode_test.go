@@ -62,6 +62,10 @@ var lazyDecodeCases = []string{
 	`{"linux": {"resources": {"pids": {"limit": "x"}}}, "hostname": 1}`,
 	`{"linux": 1}`,
 	`{"linux": {"resources": `,
+	// A later null drops what an earlier "linux" deferred, errors included.
+	`{"linux": {"resources": {"memory": {"limit": "x"}}}, "linux": null}`,
+	`{"linux": {"seccomp": 7}, "Linux": null, "linux": {}}`,
+	`{"linux": {"resources": {"pids": {"limit": 5}}}, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}`,
 }
 
 // checkLazyMatchesUnmarshal decodes data both ways and fails the test when

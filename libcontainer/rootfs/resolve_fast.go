@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"os"
+	"path"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -35,8 +36,12 @@ func resolveFast(root *os.File, unsafePath string, opts resolveOptions) (t *targ
 		return nil, false
 	}
 	entryFd, err := unix.Openat(dirFd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	dirName := path.Base(dirPath) // as walk names it: its last component
+	if dirPath == "." {
+		dirName = root.Name()
+	}
 	if errors.Is(err, unix.ENOENT) && opts.create == createParents {
-		return &target{dir: os.NewFile(uintptr(dirFd), dirPath), name: name}, true
+		return &target{dir: os.NewFile(uintptr(dirFd), dirName), name: name}, true
 	}
 	if err != nil {
 		unix.Close(dirFd)
@@ -50,7 +55,7 @@ func resolveFast(root *os.File, unsafePath string, opts resolveOptions) (t *targ
 		return nil, false
 	}
 	return &target{
-		dir:  os.NewFile(uintptr(dirFd), dirPath),
+		dir:  os.NewFile(uintptr(dirFd), dirName),
 		name: name,
 		file: os.NewFile(uintptr(entryFd), name),
 	}, true
