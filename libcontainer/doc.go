@@ -33,6 +33,10 @@
 // caller a child subreaper. It also drops, with a warning, the capabilities
 // in cfg.Process that the caller's own bounding set lacks.
 //
+// Warnings and debug traces go to the Logger given to Root.SetLogger (a
+// *slog.Logger will do) and are discarded without one; the package never
+// writes to the process's stderr or to a global logger itself.
+//
 // Containers are described by a configs.Config; package specconv makes one
 // from an OCI bundle and refuses settings this package cannot apply. Do not
 // use this package to manage containers that another runtime created: the
