@@ -21,6 +21,8 @@ type Container struct {
 	dir   string
 	saved *savedState
 	log   Logger
+	// childSlack: see Root.SetChildTimerSlack.
+	childSlack uint64
 	// child is set only in the process that created the container while it
 	// is that process's child (or grandchild under a subreaper): Wait needs it.
 	child *initProcess
@@ -117,7 +119,7 @@ func (c *Container) Start() error {
 		if _, mountNs := c.saved.Config.Namespace(configs.NEWNS); !mountNs {
 			place.chroot = c.saved.Config.Rootfs
 		}
-		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid, place)); err != nil {
+		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid, place, c.childSlack)); err != nil {
 			if kerr := c.killAndWait(); kerr != nil {
 				warnf(c.log, "stop container after failed startContainer hook: %v", kerr)
 			}
@@ -130,7 +132,7 @@ func (c *Container) Start() error {
 	debugf(c.log, "started container %s (init pid %d)", c.id, c.saved.InitPid)
 	// runtime-spec 1.3 lifecycle step 9: a failing poststart hook is an
 	// error and stops the container (delete then finishes the lifecycle).
-	if err := hooks.Run("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running)); err != nil {
+	if err := hooks.RunIn("poststart", c.saved.Config.Hooks.Poststart, c.hookState(Running), c.hostLauncher()); err != nil {
 		if kerr := c.killAndWait(); kerr != nil {
 			warnf(c.log, "stop container after failed poststart hook: %v", kerr)
 		}
@@ -245,7 +247,7 @@ func (c *Container) Destroy(force bool) error {
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove state %s: %w", c.dir, err)
 	}
-	for _, err := range hooks.RunAll("poststop", c.saved.Config.Hooks.Poststop, c.hookState(Stopped)) {
+	for _, err := range hooks.RunAll("poststop", c.saved.Config.Hooks.Poststop, c.hookState(Stopped), c.hostLauncher()) {
 		warnf(c.log, "%v", err)
 	}
 	return nil

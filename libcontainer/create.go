@@ -15,6 +15,7 @@ import (
 	"github.com/huskrt/husk/libcontainer/configs"
 	"github.com/huskrt/husk/libcontainer/hooks"
 	"github.com/huskrt/husk/libcontainer/nsenter"
+	"github.com/huskrt/husk/libcontainer/timerslack"
 	"github.com/huskrt/husk/libcontainer/user"
 	"golang.org/x/sys/unix"
 )
@@ -89,7 +90,7 @@ func (r *Root) Create(id string, cfg *configs.Config, opts CreateOptions) (c *Co
 		}
 	}
 
-	c = &Container{id: id, dir: dir, log: r.log, saved: &savedState{
+	c = &Container{id: id, dir: dir, log: r.log, childSlack: r.childSlack, saved: &savedState{
 		ID:      id,
 		Bundle:  opts.Bundle,
 		Created: time.Now().UTC(),
@@ -258,9 +259,11 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 	// with an extra child (≈ 0.2 ms of a `run`).
 	var child int
 	err = plan.run(func() error {
-		var err error
-		child, err = syscall.ForkExec(progPath, []string{"husk-init"}, attr)
-		return err
+		return timerslack.Do(c.childSlack, func() error {
+			var err error
+			child, err = syscall.ForkExec(progPath, []string{"husk-init"}, attr)
+			return err
+		})
 	})
 	keepAlive(extra)
 	if err != nil {
@@ -281,7 +284,7 @@ func startInit(c *Container, fifoPath string, opts CreateOptions) (*initProcess,
 		if errors.As(err, &he) {
 			// runtime-spec lifecycle: a failed create-time hook stops the
 			// container and continues at step 12, so poststop hooks run.
-			for _, perr := range hooks.RunAll("poststop", cfg.Hooks.Poststop, c.hookState(Stopped)) {
+			for _, perr := range hooks.RunAll("poststop", cfg.Hooks.Poststop, c.hookState(Stopped), c.hostLauncher()) {
 				warnf(c.log, "%v", perr)
 			}
 		}

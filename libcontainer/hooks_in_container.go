@@ -7,6 +7,7 @@ import (
 	"github.com/huskrt/husk/libcontainer/configs"
 	"github.com/huskrt/husk/libcontainer/hooks"
 	"github.com/huskrt/husk/libcontainer/nsenter"
+	"github.com/huskrt/husk/libcontainer/timerslack"
 )
 
 // hookPlace says where inContainer starts a hook besides the init's
@@ -32,7 +33,7 @@ type hookPlace struct {
 // the namespaces, takes place's root and credentials, and execs the hook;
 // without credentials the hook runs as root of the container's user
 // namespace.
-func inContainer(cfg *configs.Config, pid int, place hookPlace) hooks.Launcher {
+func inContainer(cfg *configs.Config, pid int, place hookPlace, childSlack uint64) hooks.Launcher {
 	return func(cmd *exec.Cmd) error {
 		joins := &configs.Config{}
 		for _, ns := range cfg.Namespaces {
@@ -70,6 +71,16 @@ func inContainer(cfg *configs.Config, pid int, place hookPlace) hooks.Launcher {
 		cmd.Args = append([]string{"husk-hook", cmd.Path}, cmd.Args...)
 		cmd.Path = progPath
 		cmd.Env = append(append(cmd.Env, req.Env()...), progEnv)
-		return plan.run(cmd.Start)
+		// The fork happens on plan's thread, which may be a new one: set
+		// the slack there (see Root.SetChildTimerSlack).
+		return plan.run(func() error { return timerslack.Do(childSlack, cmd.Start) })
+	}
+}
+
+// hostLauncher starts a hook in the runtime's namespaces with the
+// container's child timer slack (Root.SetChildTimerSlack).
+func (c *Container) hostLauncher() hooks.Launcher {
+	return func(cmd *exec.Cmd) error {
+		return timerslack.Do(c.childSlack, cmd.Start)
 	}
 }

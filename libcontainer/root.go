@@ -16,6 +16,9 @@ import (
 type Root struct {
 	dir string
 	log Logger
+	// childSlack is the timer slack of the processes containers start
+	// (0: whatever the starting thread has); see SetChildTimerSlack.
+	childSlack uint64
 }
 
 // ErrNotExist is returned (wrapped) when a container does not exist. Its
@@ -43,6 +46,14 @@ func (r *Root) SetLogger(l Logger) {
 	}
 	r.log = l
 }
+
+// SetChildTimerSlack makes every process that r's containers start (the
+// init, and so the workload, and the hooks) begin with a timer slack of ns
+// nanoseconds; 0 (the default) leaves them the slack of the thread that
+// starts them. A caller that relaxed its own slack with package timerslack
+// passes the value it had before, so containers and hooks get what they
+// would have got from it.
+func (r *Root) SetChildTimerSlack(ns uint64) { r.childSlack = ns }
 
 // Dir returns the root's absolute path.
 func (r *Root) Dir() string { return r.dir }
@@ -77,7 +88,7 @@ func (r *Root) Load(id string) (*Container, error) {
 		}
 		return nil, fmt.Errorf("load container %s: %w", id, err)
 	}
-	return &Container{id: id, dir: dir, saved: s, log: r.log}, nil
+	return &Container{id: id, dir: dir, saved: s, log: r.log, childSlack: r.childSlack}, nil
 }
 
 // List returns the containers of the root, sorted by id. Directories

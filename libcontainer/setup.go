@@ -236,13 +236,13 @@ func (s *initSetup) createHooks() error {
 	}
 	state := s.c.hookState(Creating)
 	return elsewhere(func() error {
-		if err := hooks.Run("prestart", h.Prestart, state); err != nil {
+		if err := hooks.RunIn("prestart", h.Prestart, state, s.c.hostLauncher()); err != nil {
 			return &hookError{err}
 		}
-		if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
+		if err := hooks.RunIn("createRuntime", h.CreateRuntime, state, s.c.hostLauncher()); err != nil {
 			return &hookError{err}
 		}
-		if err := hooks.RunIn("createContainer", h.CreateContainer, state, inContainer(s.cfg, s.p.pid, hookPlace{})); err != nil {
+		if err := hooks.RunIn("createContainer", h.CreateContainer, state, inContainer(s.cfg, s.p.pid, hookPlace{}, s.c.childSlack)); err != nil {
 			return &hookError{err}
 		}
 		return nil

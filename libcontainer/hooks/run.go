@@ -170,11 +170,12 @@ func (f *failure) Unwrap() error { return f.cause }
 // RunAll runs every hook even when some fail, and returns the failures
 // (nil when all succeeded). It is for poststart and poststop hooks, whose
 // failures the runtime-spec turns into warnings: "the remaining hooks and
-// lifecycle continue as if the hook had succeeded".
-func RunAll(name string, hooks []configs.Hook, state []byte) []error {
+// lifecycle continue as if the hook had succeeded". Each hook is started
+// by launch (nil: cmd.Start).
+func RunAll(name string, hooks []configs.Hook, state []byte, launch Launcher) []error {
 	var errs []error
 	for i, hook := range hooks {
-		if err := runHook(hook, state, nil); err != nil {
+		if err := runHook(hook, state, launch); err != nil {
 			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", name, i, hook.Path, err))
 		}
 	}

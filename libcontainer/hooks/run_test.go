@@ -261,7 +261,7 @@ func TestRunAllContinuesAfterFailure(t *testing.T) {
 		{Path: "/bin/sh", Args: []string{"sh", "-c", "echo second >> " + out}},
 		{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 4"}},
 	}
-	errs := RunAll("poststop", hooks, []byte(`{}`))
+	errs := RunAll("poststop", hooks, []byte(`{}`), nil)
 	if len(errs) != 2 {
 		t.Fatalf("got %d errors (%v), want 2", len(errs), errs)
 	}

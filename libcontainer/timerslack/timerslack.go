@@ -1,0 +1,167 @@
+// Package timerslack lets a short-lived runtime process relax the timer
+// slack of its own threads (prctl(2) PR_SET_TIMERSLACK) while the processes
+// it starts keep the value it was started with.
+//
+// Why: while a Go process is busy, the runtime's monitor thread (sysmon)
+// sleeps 20 µs at a time; with Linux's default slack of 50 µs that is a
+// wake-up every ≈ 100 µs, each a nanosleep, a timer and two context
+// switches. Over a `husk run` that is ≈ 55 wake-ups and ≈ 0.4 ms of CPU on
+// a VM (docs/performance.md). With 1 ms of slack the kernel batches them.
+// The cost is timer precision: time.Sleep, deadlines and the runtime's
+// retaking of a P from a blocked system call may fire up to the slack late.
+//
+// A thread's slack is inherited by the threads and processes it creates,
+// so a program that calls Relax must start every child through Do with
+// the value Relax returned; otherwise the child (a container, a hook)
+// would run with the relaxed slack too.
+//
+// Do not use this package in a long-running program or one with
+// latency-sensitive timers, nor expect it to work without CAP_SYS_NICE:
+// the kernel only lets a privileged process set the slack of its other
+// threads, and Relax then fails and changes nothing.
+package timerslack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Get returns the timer slack of the calling OS thread in nanoseconds.
+// Call it from a goroutine locked to its thread to mean a particular one.
+func Get() (uint64, error) {
+	ns, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		return 0, fmt.Errorf("get timer slack: %w", err)
+	}
+	return uint64(ns), nil
+}
+
+// Relax sets the timer slack of every thread of the process to ns and
+// returns the slack the calling thread had before: the value the
+// process's children should get (see Do). On error no thread is left
+// changed. Threads created from a relaxed thread afterwards inherit ns;
+// one created from a not yet relaxed thread while Relax runs keeps the
+// old value, which only costs the optimisation.
+func Relax(ns uint64) (previous uint64, err error) {
+	if ns == 0 {
+		return 0, errors.New("relax timer slack: 0 would mean the thread's default")
+	}
+	previous, err = Get()
+	if err != nil {
+		return 0, err
+	}
+	proc, err := openProc()
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(proc)
+	tids, err := threadIDs(proc)
+	if err != nil {
+		return 0, err
+	}
+	for i, tid := range tids {
+		if err := setThread(proc, tid, ns); err != nil {
+			for _, done := range tids[:i] {
+				_ = setThread(proc, done, previous)
+			}
+			return 0, err
+		}
+	}
+	return previous, nil
+}
+
+// Do calls start on a goroutine locked to its OS thread, whose slack is
+// ns while start runs, so that a process start forks from it with ns.
+// start must fork on the calling goroutine (syscall.ForkExec and
+// os/exec's Cmd.Start do). The thread's slack is restored afterwards.
+// ns == 0 calls start unchanged.
+func Do(ns uint64, start func() error) error {
+	if ns == 0 {
+		return start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, err := Get()
+	if err != nil {
+		return err
+	}
+	if err := set(ns); err != nil {
+		return err
+	}
+	startErr := start()
+	if err := set(old); err != nil && startErr == nil {
+		return err
+	}
+	return startErr
+}
+
+func set(ns uint64) error {
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(ns), 0, 0, 0); err != nil {
+		return fmt.Errorf("set timer slack to %d ns: %w", ns, err)
+	}
+	return nil
+}
+
+// openProc opens /proc and checks that it is a procfs root, so a writable
+// file put there by a careless bind mount is not written to.
+func openProc() (int, error) {
+	fd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /proc: %w", err)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("/proc is not a procfs (type %#x, %v)", fs.Type, err)
+	}
+	return fd, nil
+}
+
+// threadIDs lists the threads of the calling process.
+func threadIDs(proc int) ([]int, error) {
+	fd, err := unix.Openat(proc, "self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /proc/self/task: %w", err)
+	}
+	dir := os.NewFile(uintptr(fd), "/proc/self/task")
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list /proc/self/task: %w", err)
+	}
+	tids := make([]int, 0, len(names))
+	for _, name := range names {
+		if tid, err := strconv.Atoi(name); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
+}
+
+// setThread writes a thread's slack through /proc/<tid>/timerslack_ns, the
+// only interface for a thread other than the caller. A thread that exited
+// meanwhile is not an error.
+func setThread(proc, tid int, ns uint64) error {
+	name := strconv.Itoa(tid) + "/timerslack_ns"
+	how := unix.OpenHow{
+		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS,
+	}
+	fd, err := unix.Openat2(proc, name, &how)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open /proc/%s: %w", name, err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(strconv.FormatUint(ns, 10))); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("write /proc/%s: %w", name, err)
+	}
+	return nil
+}

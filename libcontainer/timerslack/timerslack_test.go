@@ -1,0 +1,123 @@
+package timerslack
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func threadSlacks(t *testing.T) map[string]uint64 {
+	t.Helper()
+	names, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slacks := map[string]uint64{}
+	for _, e := range names {
+		data, err := os.ReadFile("/proc/" + e.Name() + "/timerslack_ns")
+		if os.IsNotExist(err) {
+			continue // exited meanwhile
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slacks[e.Name()] = ns
+	}
+	return slacks
+}
+
+func requireCapSysNice(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("setting another thread's timer slack needs CAP_SYS_NICE; run as root")
+	}
+}
+
+func TestRelaxSetsEveryThread(t *testing.T) {
+	requireCapSysNice(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, err := Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const relaxed = 1_234_567
+	previous, err := Relax(relaxed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Relax(previous)
+	if previous != before {
+		t.Errorf("Relax returned %d, the thread had %d", previous, before)
+	}
+	for tid, ns := range threadSlacks(t) {
+		if ns != relaxed {
+			t.Errorf("thread %s has slack %d, want %d", tid, ns, relaxed)
+		}
+	}
+	if _, err := Relax(0); err == nil {
+		t.Error("Relax(0) succeeded")
+	}
+}
+
+// TestDoGivesTheChildTheValue: a process started inside Do has the slack
+// Do was given, not the relaxed one of the thread, and the thread gets its
+// own back.
+func TestDoGivesTheChildTheValue(t *testing.T) {
+	requireCapSysNice(t)
+	previous, err := Relax(2_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Relax(previous)
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var out []byte
+	err = Do(77_777, func() error {
+		cmd := exec.Command("/bin/cat", "/proc/self/timerslack_ns")
+		var runErr error
+		out, runErr = cmd.Output()
+		return runErr
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "77777" {
+		t.Errorf("child's slack is %s, want 77777", got)
+	}
+	if ns, _ := Get(); ns != 2_000_000 {
+		t.Errorf("after Do the thread's slack is %d, want 2000000 back", ns)
+	}
+	// Without Do a child inherits the relaxed value: the reason for Do.
+	out, err = exec.Command("/bin/cat", "/proc/self/timerslack_ns").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "2000000" {
+		t.Errorf("child started outside Do has slack %s, want the relaxed 2000000", got)
+	}
+}
+
+func TestDoZeroChangesNothing(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, _ := Get()
+	called := false
+	if err := Do(0, func() error {
+		called = true
+		if ns, _ := Get(); ns != before {
+			t.Errorf("Do(0) changed the slack to %d", ns)
+		}
+		return nil
+	}); err != nil || !called {
+		t.Fatalf("Do(0) = %v, called %v", err, called)
+	}
+}
