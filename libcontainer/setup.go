@@ -72,14 +72,17 @@ func (s *initSetup) onThread() error {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("setup: unshare fs: %w", err)
 	}
-	if err := s.joinInitNamespaces(); err != nil {
-		return err
-	}
-	proc, err := procfs.Open()
+	// The runtime's own /proc, opened while this thread is still in the
+	// runtime's mount namespace: trusted, and no new procfs instance to
+	// make and dissolve (procfs.OpenOwn).
+	proc, err := procfs.OpenOwn()
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	defer proc.Close()
+	if err := s.joinInitNamespaces(); err != nil {
+		return err
+	}
 	s.proc = proc
 	hostIDs, err := readIDMaps(proc, s.p.pid)
 	if err != nil {

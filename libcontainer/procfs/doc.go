@@ -13,7 +13,12 @@
 // opened through the Handle is resolved without leaving it, crossing mounts
 // or following magic links.
 //
-// Use this package only from the container init (or another process that
-// owns its mount namespace and has just been cloned into it). It is not a
-// general procfs reader: for ordinary tools reading /proc directly is fine.
+// OpenOwn is the cheap variant for a caller whose own mount namespace is
+// trusted (the runtime, before it joins the container's): a Handle on its
+// /proc, opened before the join, stays on that instance after it.
+//
+// Use this package only from the container init, or from the runtime for
+// the container it sets up (Open from inside the container's namespaces,
+// OpenOwn from before joining them). It is not a general procfs reader: for
+// ordinary tools reading /proc directly is fine.
 package procfs

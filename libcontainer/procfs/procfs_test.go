@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -289,5 +290,59 @@ func TestReopenFollowsTheFdNotThePath(t *testing.T) {
 	data, err := io.ReadAll(f)
 	if err != nil || string(data) != "data" {
 		t.Fatalf("read reopened file: %q, %v", data, err)
+	}
+}
+
+// TestOpenOwnSurvivesJoiningAnotherMountNamespace: a Handle from OpenOwn,
+// opened before the calling thread moves to another mount namespace whose
+// /proc is replaced, still reads the original procfs.
+func TestOpenOwnSurvivesJoiningAnotherMountNamespace(t *testing.T) {
+	if os.Getenv(childEnv) == "" {
+		runInChild(t)
+		return
+	}
+	enterPrivateMounts(t)
+	h, err := OpenOwn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	flags, err := unix.FcntlInt(h.root.Fd(), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Fatalf("handle is not close-on-exec (flags %#x, err %v)", flags, err)
+	}
+	if err := verifyProcRoot(int(h.root.Fd())); err != nil {
+		t.Fatal(err)
+	}
+
+	errc := make(chan error, 1)
+	go func() {
+		// This thread is never given back: it ends in another mount
+		// namespace.
+		runtime.LockOSThread()
+		errc <- func() error {
+			if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+				return fmt.Errorf("unshare: %w", err)
+			}
+			if err := unix.Mount("tmpfs", "/proc", "tmpfs", 0, "size=64k"); err != nil {
+				return fmt.Errorf("cover /proc: %w", err)
+			}
+			if _, err := os.Stat("/proc/self/status"); err == nil {
+				return errors.New("/proc is still a procfs in the new namespace")
+			}
+			f, err := h.Open("thread-self/status", unix.O_RDONLY)
+			if err != nil {
+				return fmt.Errorf("through the handle: %w", err)
+			}
+			defer f.Close()
+			data, err := io.ReadAll(f)
+			if err != nil || !strings.HasPrefix(string(data), "Name:") {
+				return fmt.Errorf("read %q through the handle (err %v)", data, err)
+			}
+			return nil
+		}()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }
