@@ -142,7 +142,7 @@ func (mt *mounter) fixDeviceOwnership(t *target, d configs.Device, fileType uint
 	if err := checkDeviceNode(node, fileType, rdev); err != nil {
 		return err
 	}
-	if err := os.Chmod(mt.proc.FdPath(fd(node)), os.FileMode(d.FileMode&0o777)); err != nil {
+	if err := chmodFd(mt, node, d.FileMode&0o777); err != nil {
 		return err
 	}
 	uid, gid, err := mt.opts.hostIDs(d.UID, d.GID)
@@ -151,6 +151,24 @@ func (mt *mounter) fixDeviceOwnership(t *target, d configs.Device, fileType uint
 	}
 	if err := unix.Fchownat(fd(node), "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
 		return fmt.Errorf("chown %d:%d: %w", d.UID, d.GID, err)
+	}
+	return nil
+}
+
+// chmodFd changes the mode of the file open (O_PATH) as f: with
+// fchmodat2(AT_EMPTY_PATH) where the kernel has it (6.6), otherwise
+// through the procfs handle's path to the fd, which costs a walk through
+// two magic links.
+func chmodFd(mt *mounter, f *os.File, mode uint32) error {
+	err := unix.Fchmodat(fd(f), "", mode, unix.AT_EMPTY_PATH)
+	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		if err != nil {
+			return fmt.Errorf("chmod %#o: %w", mode, err)
+		}
+		return nil
+	}
+	if err := os.Chmod(mt.proc.FdPath(fd(f)), os.FileMode(mode)); err != nil {
+		return err
 	}
 	return nil
 }
