@@ -119,7 +119,13 @@ func (c *Container) Start() error {
 		if _, mountNs := c.saved.Config.Namespace(configs.NEWNS); !mountNs {
 			place.chroot = c.saved.Config.Rootfs
 		}
-		if err := hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid, place, c.childSlack)); err != nil {
+		pidfd, err := c.saved.openInitPidfd()
+		if err != nil {
+			return fmt.Errorf("start: startContainer hooks: %w", err)
+		}
+		err = hooks.RunIn("startContainer", h, c.hookState(Created), inContainer(c.saved.Config, c.saved.InitPid, pidfd, place, c.childSlack))
+		unix.Close(pidfd)
+		if err != nil {
 			if kerr := c.killAndWait(); kerr != nil {
 				warnf(c.log, "stop container after failed startContainer hook: %v", kerr)
 			}

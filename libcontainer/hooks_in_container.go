@@ -8,6 +8,7 @@ import (
 	"github.com/huskrt/husk/libcontainer/hooks"
 	"github.com/huskrt/husk/libcontainer/nsenter"
 	"github.com/huskrt/husk/libcontainer/timerslack"
+	"golang.org/x/sys/unix"
 )
 
 // hookPlace says where inContainer starts a hook besides the init's
@@ -27,20 +28,15 @@ type hookPlace struct {
 }
 
 // inContainer returns a hooks.Launcher that starts each hook in every
-// namespace of the container's init (pid), as the runtime-spec wants for
-// createContainer and startContainer hooks. The hook is started through
+// namespace of the container's init (pid, pinned by pidfd), as the
+// runtime-spec wants for createContainer and startContainer hooks. The hook is started through
 // the sealed C init program in exec mode (package nsenter), which joins
 // the namespaces, takes place's root and credentials, and execs the hook;
 // without credentials the hook runs as root of the container's user
 // namespace.
-func inContainer(cfg *configs.Config, pid int, place hookPlace, childSlack uint64) hooks.Launcher {
+func inContainer(cfg *configs.Config, pid, pidfd int, place hookPlace, childSlack uint64) hooks.Launcher {
 	return func(cmd *exec.Cmd) error {
-		joins := &configs.Config{}
-		for _, ns := range cfg.Namespaces {
-			path := fmt.Sprintf("/proc/%d/ns/%s", pid, ns.Type.ProcName())
-			joins.Namespaces = append(joins.Namespaces, configs.Namespace{Type: ns.Type, Path: path})
-		}
-		plan, err := planNamespaces(joins)
+		plan, err := planInitNamespaces(cfg, pid, pidfd)
 		if err != nil {
 			return err
 		}
@@ -75,6 +71,29 @@ func inContainer(cfg *configs.Config, pid int, place hookPlace, childSlack uint6
 		// the slack there (see Root.SetChildTimerSlack).
 		return plan.run(func() error { return timerslack.Do(childSlack, cmd.Start) })
 	}
+}
+
+// planInitNamespaces opens the namespaces of cfg that the init (pid)
+// has, by their /proc/<pid>/ns paths, and plans to join them. The paths
+// name whatever process has the pid now, so the init must still exist
+// after they are opened: pidfd refers to the init itself, and while it
+// exists (a zombie too) its pid cannot be reused. Otherwise the hook
+// would join a stranger's namespaces.
+func planInitNamespaces(cfg *configs.Config, pid, pidfd int) (*nsPlan, error) {
+	joins := &configs.Config{}
+	for _, ns := range cfg.Namespaces {
+		path := fmt.Sprintf("/proc/%d/ns/%s", pid, ns.Type.ProcName())
+		joins.Namespaces = append(joins.Namespaces, configs.Namespace{Type: ns.Type, Path: path})
+	}
+	plan, err := planNamespaces(joins)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+		plan.close()
+		return nil, fmt.Errorf("the container's init (pid %d) is gone: %w", pid, err)
+	}
+	return plan, nil
 }
 
 // hostLauncher starts a hook in the runtime's namespaces with the

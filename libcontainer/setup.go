@@ -245,7 +245,7 @@ func (s *initSetup) createHooks() error {
 		if err := hooks.RunIn("createRuntime", h.CreateRuntime, state, s.c.hostLauncher()); err != nil {
 			return &hookError{err}
 		}
-		if err := hooks.RunIn("createContainer", h.CreateContainer, state, inContainer(s.cfg, s.p.pid, hookPlace{}, s.c.childSlack)); err != nil {
+		if err := hooks.RunIn("createContainer", h.CreateContainer, state, inContainer(s.cfg, s.p.pid, s.p.pidfd, hookPlace{}, s.c.childSlack)); err != nil {
 			return &hookError{err}
 		}
 		return nil
