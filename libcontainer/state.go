@@ -92,8 +92,18 @@ func readStateFile(dir string) (*savedState, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, stateFileName), err)
 	}
+	// Every method relies on these; a state file without them (truncated
+	// by hand, or written by something else) is refused here rather than
+	// crashing list, state or delete later.
+	if s.Config == nil || s.ID == "" {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, stateFileName), errCorruptState)
+	}
 	return &s, nil
 }
+
+// errCorruptState is wrapped by readStateFile for a state file that
+// decodes but lacks what every container has.
+var errCorruptState = errors.New("not a husk container state (no id or config)")
 
 // writeFileAtomic writes data to a temporary file next to path and renames
 // it over path.
