@@ -41,6 +41,9 @@ type initSetup struct {
 	// creds are the workload's credentials, worked out for the plan; the
 	// startContainer hooks of `start` run with them.
 	creds *nsenter.ExecCreds
+	// lastCap is the kernel's highest capability, read before the thread
+	// joins the container's namespaces.
+	lastCap int
 }
 
 // run does the setup on a dedicated, locked OS thread that is thrown away
@@ -72,16 +75,30 @@ func (s *initSetup) onThread() error {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("setup: unshare fs: %w", err)
 	}
-	// The runtime's own /proc, opened while this thread is still in the
-	// runtime's mount namespace: trusted, and no new procfs instance to
-	// make and dissolve (procfs.OpenOwn).
-	proc, err := procfs.OpenOwn()
+	// Preferably the runtime's own /proc, opened while this thread is
+	// still in the runtime's mount namespace: trusted, and no new procfs
+	// instance to make and dissolve (procfs.OpenOwn). When it does not
+	// qualify (another pid namespace's, read-only), a new instance made
+	// after the join, as procfs.Open does.
+	proc, ownErr := procfs.OpenOwn()
+	if ownErr == nil {
+		defer proc.Close()
+	}
+	// Read now, through the runtime's /proc: after pivot_root it would be
+	// the container's, where a config mount could cover it.
+	lastCap, err := capabilities.LastCap()
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	defer proc.Close()
+	s.lastCap = lastCap
 	if err := s.joinInitNamespaces(); err != nil {
 		return err
+	}
+	if ownErr != nil {
+		if proc, err = procfs.Open(); err != nil {
+			return fmt.Errorf("setup: %w (and %w)", err, ownErr)
+		}
+		defer proc.Close()
 	}
 	s.proc = proc
 	hostIDs, err := readIDMaps(proc, s.p.pid)
@@ -332,11 +349,7 @@ func (s *initSetup) execPlan(console *os.File) (*nsenter.ExecPlan, error) {
 			return plan, fmt.Errorf("process.user.username: %w", err)
 		}
 	}
-	lastCap, err := capabilities.LastCap()
-	if err != nil {
-		return plan, err
-	}
-	caps, err := capabilities.ToSets(p.Capabilities, lastCap)
+	caps, err := capabilities.ToSets(p.Capabilities, s.lastCap)
 	if err != nil {
 		return plan, err
 	}
@@ -345,7 +358,7 @@ func (s *initSetup) execPlan(console *os.File) (*nsenter.ExecPlan, error) {
 	plan.UID, plan.GID, plan.AdditionalGids = uid, gid, groups
 	plan.Umask = p.User.Umask
 	plan.Caps = nsenter.CapSets(caps)
-	plan.LastCap = lastCap
+	plan.LastCap = s.lastCap
 	for _, l := range p.Rlimits {
 		plan.Rlimits = append(plan.Rlimits, nsenter.Rlimit{Type: l.Type, Soft: l.Soft, Hard: l.Hard})
 	}
@@ -354,7 +367,7 @@ func (s *initSetup) execPlan(console *os.File) (*nsenter.ExecPlan, error) {
 	plan.Env = withHome(image, dedupEnv(p.Env), uid)
 	s.creds = &nsenter.ExecCreds{
 		UID: uid, GID: gid, AdditionalGids: groups,
-		Caps: plan.Caps, LastCap: lastCap, NoNewPrivileges: p.NoNewPrivileges,
+		Caps: plan.Caps, LastCap: s.lastCap, NoNewPrivileges: p.NoNewPrivileges,
 	}
 	return plan, nil
 }

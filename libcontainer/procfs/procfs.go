@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,18 +56,24 @@ func Open() (*Handle, error) {
 }
 
 // OpenOwn returns a Handle on the procfs mounted at /proc in the caller's
-// mount namespace, checked to be a procfs root: for a caller whose mount
-// namespace nobody else controls, such as the runtime before it joins a
-// container's. Opened then, the Handle keeps referring to that trusted
-// instance after the caller joins the container's mount namespace.
+// mount namespace: for a caller whose mount namespace nobody else
+// controls, such as the runtime before it joins a container's. Opened
+// then, the Handle keeps referring to that trusted instance after the
+// caller joins the container's mount namespace.
 //
-// It costs one open where Open makes and later dissolves a procfs
-// instance (≈ 0.3 ms of a `husk run`: the superblock, and an RCU grace
-// period when the detached mount is closed).
+// It must be a procfs root, of the caller's pid namespace ("self" names
+// the caller: /proc may belong to an outer pid namespace, whose
+// /proc/<pid> are other processes), and writable (a read-only /proc would
+// refuse oom_score_adj). Otherwise it fails, and the caller should use
+// Open.
+//
+// It costs one open and a readlink where Open makes and later dissolves a
+// procfs instance (≈ 0.3 ms of a `husk run`: the superblock, and an RCU
+// grace period when the detached mount is closed).
 func OpenOwn() (*Handle, error) {
 	fd, err := openHostProc()
 	if err == nil {
-		err = verifyProcRoot(fd)
+		err = verifyOwnProc(fd)
 		if err != nil {
 			unix.Close(fd)
 		}
@@ -75,6 +82,29 @@ func OpenOwn() (*Handle, error) {
 		return nil, fmt.Errorf("open procfs: /proc: %w", err)
 	}
 	return &Handle{root: os.NewFile(uintptr(fd), "procfs")}, nil
+}
+
+// verifyOwnProc checks the conditions of OpenOwn on an open /proc.
+func verifyOwnProc(fd int) error {
+	if err := verifyProcRoot(fd); err != nil {
+		return err
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		return fmt.Errorf("fstatfs: %w", err)
+	}
+	if fs.Flags&unix.ST_RDONLY != 0 {
+		return errors.New("mounted read-only")
+	}
+	buf := make([]byte, 32)
+	n, err := unix.Readlinkat(fd, "self", buf)
+	if err != nil {
+		return fmt.Errorf("readlink self: %w (a procfs of another pid namespace?)", err)
+	}
+	if self := string(buf[:n]); self != strconv.Itoa(os.Getpid()) {
+		return fmt.Errorf("self is %s, not %d: a procfs of another pid namespace", self, os.Getpid())
+	}
+	return nil
 }
 
 // openNewInstance makes a new procfs superblock for the caller's pid
@@ -197,9 +227,11 @@ func (h *Handle) WriteFile(path string, data []byte) error {
 //
 // The path is /proc/self/fd/<handle>/thread-self/fd/<fd>: only its first
 // part, /proc/self/fd/<handle>, is looked up through the caller's current
-// root; it is a magic link to this Handle's private procfs, and
-// thread-self/fd/<fd> is then looked up inside that instance, where nothing
-// can be mounted over it. The first part still depends on the caller's /proc:
+// root; it is a magic link to this Handle's procfs, and thread-self/fd/<fd>
+// is then looked up inside that instance, where the container cannot mount
+// anything (a private instance from Open, or the runtime's own /proc from
+// OpenOwn, whose mount the container cannot reach). The first part still
+// depends on the caller's /proc:
 // use FdPath before pivot_root (while "/" is the host's root) and prefer
 // descriptor-based syscalls (open_tree, move_mount, mount_setattr) after it.
 //

@@ -293,15 +293,34 @@ func TestReopenFollowsTheFdNotThePath(t *testing.T) {
 	}
 }
 
-// TestOpenOwnSurvivesJoiningAnotherMountNamespace: a Handle from OpenOwn,
-// opened before the calling thread moves to another mount namespace whose
-// /proc is replaced, still reads the original procfs.
+// TestOpenOwnSurvivesJoiningAnotherMountNamespace: OpenOwn refuses a /proc
+// of another pid namespace and a read-only one; a Handle from it, opened
+// before the calling thread moves to another mount namespace whose /proc
+// is replaced, still reads the original procfs.
 func TestOpenOwnSurvivesJoiningAnotherMountNamespace(t *testing.T) {
 	if os.Getenv(childEnv) == "" {
 		runInChild(t)
 		return
 	}
 	enterPrivateMounts(t)
+	// This child is in a new pid namespace under the host's /proc, whose
+	// <pid> directories are other processes: refused.
+	if h, err := OpenOwn(); err == nil {
+		h.Close()
+		t.Fatal("OpenOwn accepted the /proc of another pid namespace")
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		t.Fatalf("mount a read-only procfs: %v", err)
+	}
+	if h, err := OpenOwn(); err == nil || !strings.Contains(err.Error(), "read-only") {
+		if h != nil {
+			h.Close()
+		}
+		t.Fatalf("OpenOwn of a read-only /proc: err = %v, want a refusal", err)
+	}
+	if err := unix.Mount("", "/proc", "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		t.Fatalf("remount /proc read-write: %v", err)
+	}
 	h, err := OpenOwn()
 	if err != nil {
 		t.Fatal(err)

@@ -158,19 +158,14 @@ func (mt *mounter) fixDeviceOwnership(t *target, d configs.Device, fileType uint
 // chmodFd changes the mode of the file open (O_PATH) as f: with
 // fchmodat2(AT_EMPTY_PATH) where the kernel has it (6.6), otherwise
 // through the procfs handle's path to the fd, which costs a walk through
-// two magic links.
+// two magic links. Any fchmodat2 error falls back: besides ENOSYS on old
+// kernels, a seccomp profile older than the syscall may answer EPERM, and
+// the path-based chmod reports a real error itself.
 func chmodFd(mt *mounter, f *os.File, mode uint32) error {
-	err := unix.Fchmodat(fd(f), "", mode, unix.AT_EMPTY_PATH)
-	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
-		if err != nil {
-			return fmt.Errorf("chmod %#o: %w", mode, err)
-		}
+	if err := unix.Fchmodat(fd(f), "", mode, unix.AT_EMPTY_PATH); err == nil {
 		return nil
 	}
-	if err := os.Chmod(mt.proc.FdPath(fd(f)), os.FileMode(mode)); err != nil {
-		return err
-	}
-	return nil
+	return os.Chmod(mt.proc.FdPath(fd(f)), os.FileMode(mode))
 }
 
 // bindHostDevice bind-mounts the host's node at the same path onto an empty

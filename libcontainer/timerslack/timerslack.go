@@ -60,7 +60,11 @@ func Relax(ns uint64) (previous uint64, err error) {
 		return 0, err
 	}
 	defer unix.Close(proc)
-	tids, err := threadIDs(proc)
+	// The calling thread last: a thread it clones while an earlier write
+	// fails would inherit ns and be missed by the rollback.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tids, err := threadIDs(proc, unix.Gettid())
 	if err != nil {
 		return 0, err
 	}
@@ -93,10 +97,11 @@ func Do(ns uint64, start func() error) error {
 	if err := set(ns); err != nil {
 		return err
 	}
+	// A failure to restore is not reported: the process start succeeded
+	// or failed on its own, and the caller must know which (a started
+	// child must be waited for). The thread keeps ns, which is harmless.
 	startErr := start()
-	if err := set(old); err != nil && startErr == nil {
-		return err
-	}
+	_ = set(old)
 	return startErr
 }
 
@@ -122,8 +127,9 @@ func openProc() (int, error) {
 	return fd, nil
 }
 
-// threadIDs lists the threads of the calling process.
-func threadIDs(proc int) ([]int, error) {
+// threadIDs lists the threads of the calling process, last the one
+// whose id is last.
+func threadIDs(proc, last int) ([]int, error) {
 	fd, err := unix.Openat(proc, "self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open /proc/self/task: %w", err)
@@ -136,11 +142,11 @@ func threadIDs(proc int) ([]int, error) {
 	}
 	tids := make([]int, 0, len(names))
 	for _, name := range names {
-		if tid, err := strconv.Atoi(name); err == nil {
+		if tid, err := strconv.Atoi(name); err == nil && tid != last {
 			tids = append(tids, tid)
 		}
 	}
-	return tids, nil
+	return append(tids, last), nil
 }
 
 // setThread writes a thread's slack through /proc/<tid>/timerslack_ns, the

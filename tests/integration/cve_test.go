@@ -335,3 +335,38 @@ func TestCVE2025_52881ProcfsWritesNotRedirected(t *testing.T) {
 		})
 	}
 }
+
+// TestCVE2025_52881HostProcInContainerNamespace: a createContainer hook
+// (running in the container's mount namespace, before pivot_root) covers
+// the init's /proc/<pid>/oom_score_adj in that namespace's copy of the
+// host /proc. The write must still reach the real file and succeed: it
+// would not if husk wrote through a path resolved in the container's
+// mount namespace between the hook and pivot_root. (It cannot tell a
+// procfs handle opened before the join from one opened after it: the
+// lazy unmount of the old root unhashes the decoy either way.)
+func TestCVE2025_52881HostProcInContainerNamespace(t *testing.T) {
+	own, _ := os.ReadFile("/proc/self/oom_score_adj")
+	if v, _ := strconv.Atoi(strings.TrimSpace(string(own))); v > 500 {
+		t.Skipf("the test's own oom_score_adj %d is above 500: 500 cannot be set without CAP_SYS_RESOURCE", v)
+	}
+	h := newHarness(t)
+	b := h.newBundle()
+	decoy := filepath.Join(h.dir, "decoy-oom")
+	writeTestFile(t, decoy, decoyContent)
+	adj := 500
+	b.spec.Process.OOMScoreAdj = &adj
+	hooked := filepath.Join(h.dir, "hook-mounted")
+	// The state on stdin has the init's pid as the runtime sees it.
+	script := fmt.Sprintf(`pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p') && [ -n "$pid" ] && /bin/mount --bind %s /proc/$pid/oom_score_adj && echo ok > %s`,
+		decoy, hooked)
+	b.spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", script}}}}
+	b.shell(`cat /proc/self/oom_score_adj`)
+	r := h.run(b, cmdOpts{})
+	if _, err := os.Stat(hooked); err != nil {
+		t.Fatalf("the hook did not plant the decoy, nothing was tested: %v", r)
+	}
+	checkDecoy(t, decoy, "the oom_score_adj write was redirected")
+	if r.Exit != 0 || strings.TrimSpace(r.Stdout) != "500" {
+		t.Fatalf("want the container to run with oom_score_adj 500: %v", r)
+	}
+}
