@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,7 +67,16 @@ type savedState struct {
 	// out (user names resolved in the image); saved only when `start`
 	// needs them, to run startContainer hooks with them.
 	ProcessCreds *nsenter.ExecCreds `json:"processCreds,omitempty"`
+
+	// file identifies the state file this was written to or read from.
+	file fileID
 }
+
+// fileID is a file's device and inode. The state file is replaced by
+// rename on every write, so an unchanged fileID means unchanged content.
+type fileID struct{ dev, ino uint64 }
+
+func fileIDOf(st *unix.Stat_t) fileID { return fileID{dev: st.Dev, ino: st.Ino} }
 
 const (
 	stateFileName = "state.json"
@@ -80,13 +90,38 @@ func writeStateFile(dir string, s *savedState) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, stateFileName), data, 0o600)
+	path := filepath.Join(dir, stateFileName)
+	if err := writeFileAtomic(path, data, 0o600); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err == nil {
+		s.file = fileIDOf(&st)
+	}
+	return nil
+}
+
+// stateFileUnchanged reports whether dir's state file is still the one s
+// was written to or read from, so that it need not be decoded again.
+func stateFileUnchanged(dir string, s *savedState) bool {
+	var st unix.Stat_t
+	err := unix.Stat(filepath.Join(dir, stateFileName), &st)
+	return err == nil && s.file != (fileID{}) && fileIDOf(&st) == s.file
 }
 
 func readStateFile(dir string) (*savedState, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFileName))
+	f, err := os.Open(filepath.Join(dir, stateFileName))
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("stat %s: %w", f.Name(), err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
 	}
 	var s savedState
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -98,6 +133,7 @@ func readStateFile(dir string) (*savedState, error) {
 	if s.Config == nil || s.ID == "" {
 		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, stateFileName), errCorruptState)
 	}
+	s.file = fileIDOf(&st)
 	return &s, nil
 }
 
@@ -112,7 +148,6 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(mode)
@@ -124,6 +159,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/huskrt/husk/libcontainer/configs"
 )
 
 // TestCorruptStateIsRefused: a state file that decodes but lacks the
@@ -38,5 +40,39 @@ func TestCorruptStateIsRefused(t *testing.T) {
 	list, err := root.List()
 	if err != nil || len(list) != 0 {
 		t.Fatalf("List = %d containers, %v; want none", len(list), err)
+	}
+}
+
+// TestLockRereadsOnlyAChangedStateFile: lock() decodes the state file again
+// only when it is not the file this Container wrote or read.
+func TestLockRereadsOnlyAChangedStateFile(t *testing.T) {
+	dir := t.TempDir()
+	saved := &savedState{ID: "c", Owner: "first", InitPid: 1, Config: &configs.Config{Rootfs: "/"}}
+	if err := writeStateFile(dir, saved); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{id: "c", dir: dir, saved: saved}
+	unlock, err := c.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if c.saved != saved {
+		t.Fatal("lock decoded the state file this container had just written")
+	}
+
+	// Another process rewrites it (a new file by rename).
+	other := *saved
+	other.Owner = "second"
+	if err := writeStateFile(dir, &other); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = c.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if c.saved == saved || c.saved.Owner != "second" {
+		t.Fatalf("lock kept the old state (owner %q) after the file was replaced", c.saved.Owner)
 	}
 }
