@@ -93,6 +93,9 @@ var errDuplicateLinux = errors.New("linux given more than once")
 // json.Unmarshal into a specs.Spec, so messages and error types are those
 // of the standard decoder.
 func decodeSpec(data []byte) (*specs.Spec, error) {
+	if spec, err := decodeFast(data); err == nil {
+		return spec, nil
+	}
 	spec, err := decodeLazy(data)
 	if err == nil {
 		return spec, nil

@@ -3,6 +3,7 @@ package specconv
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -99,13 +100,90 @@ func TestLazyDecodeMatchesUnmarshal(t *testing.T) {
 	checkLazyMatchesUnmarshal(t, example)
 }
 
-// FuzzLazyDecode: for any input, decodeSpec gives what json.Unmarshal into
-// a specs.Spec gives.
+// FuzzLazyDecode: for any input, decodeSpec (the fast decoder, then the
+// lazy one, then encoding/json) gives what json.Unmarshal into a
+// specs.Spec gives.
 func FuzzLazyDecode(f *testing.F) {
 	for _, doc := range lazyDecodeCases {
 		f.Add([]byte(doc))
 	}
+	var full specs.Spec
+	fillAll(reflect.ValueOf(&full).Elem(), 0)
+	if data, err := json.Marshal(&full); err == nil {
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkLazyMatchesUnmarshal(t, data)
 	})
+}
+
+// fillAll sets every field reachable from v to a non-zero value: one
+// element per slice, one entry per map, allocated pointers.
+func fillAll(v reflect.Value, depth int) {
+	if depth > 8 {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillAll(v.Elem(), depth+1)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillAll(v.Field(i), depth+1)
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillAll(v.Index(0), depth+1)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		key := reflect.New(v.Type().Key()).Elem()
+		fillAll(key, depth+1)
+		val := reflect.New(v.Type().Elem()).Elem()
+		fillAll(val, depth+1)
+		m.SetMapIndex(key, val)
+		v.Set(m)
+	case reflect.String:
+		v.SetString("s" + strconv.Itoa(depth))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(depth + 1))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(depth + 1))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1.5)
+	}
+}
+
+// TestFastDecodeCoversEveryField: a config with every member of the
+// runtime-spec set is decoded by the fast decoder itself (it must not
+// decline) into exactly what json.Unmarshal gives. A member added to
+// runtime-spec that the fast decoder skipped as unknown fails here.
+func TestFastDecodeCoversEveryField(t *testing.T) {
+	var full specs.Spec
+	fillAll(reflect.ValueOf(&full).Elem(), 0)
+	data, err := json.Marshal(&full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeFast(data)
+	if err != nil {
+		t.Fatalf("the fast decoder declined a complete config: %v", err)
+	}
+	var want specs.Spec
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, &want) {
+		gotJSON, _ := json.Marshal(got)
+		t.Fatalf("fast decoder:\n%s\njson.Unmarshal:\n%s", gotJSON, data)
+	}
+	// The ordinary configs husk gets must take the fast path too.
+	for _, doc := range []string{baseConfig, `{}`} {
+		if _, err := decodeFast([]byte(doc)); err != nil {
+			t.Errorf("the fast decoder declined %.60q: %v", doc, err)
+		}
+	}
 }
