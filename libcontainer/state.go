@@ -86,10 +86,7 @@ const (
 // writeStateFile writes the state atomically: a temp file renamed over the
 // old one, so a reader never sees half a file.
 func writeStateFile(dir string, s *savedState) error {
-	data, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
+	data := encodeState(s)
 	path := filepath.Join(dir, stateFileName)
 	if err := writeFileAtomic(path, data, 0o600); err != nil {
 		return err
