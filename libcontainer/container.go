@@ -299,12 +299,7 @@ func (c *Container) lock() (unlock func(), err error) {
 		}
 		return nil, err
 	}
-	// The same file as the one this process wrote or read (e.g. `run`
-	// starting the container it just created): nothing to decode again.
-	if stateFileUnchanged(c.dir, c.saved) {
-		return unlock, nil
-	}
-	saved, err := readStateFile(c.dir)
+	saved, err := readStateFile(c.dir, c.saved)
 	if err != nil {
 		unlock()
 		if errors.Is(err, os.ErrNotExist) {

@@ -81,7 +81,7 @@ func (r *Root) Load(id string) (*Container, error) {
 		return nil, err
 	}
 	dir := filepath.Join(r.dir, id)
-	s, err := readStateFile(dir)
+	s, err := readStateFile(dir, nil)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotExist

@@ -1,10 +1,10 @@
 package libcontainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,15 +68,10 @@ type savedState struct {
 	// needs them, to run startContainer hooks with them.
 	ProcessCreds *nsenter.ExecCreds `json:"processCreds,omitempty"`
 
-	// file identifies the state file this was written to or read from.
-	file fileID
+	// raw is the JSON this state was written as or read from: a state
+	// file with the same bytes need not be decoded again.
+	raw []byte
 }
-
-// fileID is a file's device and inode. The state file is replaced by
-// rename on every write, so an unchanged fileID means unchanged content.
-type fileID struct{ dev, ino uint64 }
-
-func fileIDOf(st *unix.Stat_t) fileID { return fileID{dev: st.Dev, ino: st.Ino} }
 
 const (
 	stateFileName = "state.json"
@@ -87,38 +82,26 @@ const (
 // old one, so a reader never sees half a file.
 func writeStateFile(dir string, s *savedState) error {
 	data := encodeState(s)
-	path := filepath.Join(dir, stateFileName)
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, stateFileName), data, 0o600); err != nil {
 		return err
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err == nil {
-		s.file = fileIDOf(&st)
-	}
+	s.raw = data
 	return nil
 }
 
-// stateFileUnchanged reports whether dir's state file is still the one s
-// was written to or read from, so that it need not be decoded again.
-func stateFileUnchanged(dir string, s *savedState) bool {
-	var st unix.Stat_t
-	err := unix.Stat(filepath.Join(dir, stateFileName), &st)
-	return err == nil && s.file != (fileID{}) && fileIDOf(&st) == s.file
-}
-
-func readStateFile(dir string) (*savedState, error) {
-	f, err := os.Open(filepath.Join(dir, stateFileName))
+// readStateFile reads dir's state file. If it holds the same bytes as
+// known was written as or read from (e.g. `run` starting the container it
+// has just created), known itself is returned without decoding: cold,
+// encoding/json costs ≈ 0.1 ms per decode. The bytes, not the file's
+// inode, decide: after a delete and a create of the same id the new file
+// may well get the old inode number.
+func readStateFile(dir string, known *savedState) (*savedState, error) {
+	data, err := os.ReadFile(filepath.Join(dir, stateFileName))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return nil, fmt.Errorf("stat %s: %w", f.Name(), err)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+	if known != nil && known.raw != nil && bytes.Equal(data, known.raw) {
+		return known, nil
 	}
 	var s savedState
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -130,7 +113,7 @@ func readStateFile(dir string) (*savedState, error) {
 	if s.Config == nil || s.ID == "" {
 		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, stateFileName), errCorruptState)
 	}
-	s.file = fileIDOf(&st)
+	s.raw = data
 	return &s, nil
 }
 

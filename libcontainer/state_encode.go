@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -63,10 +65,11 @@ func (w *jsonWriter) config(c *configs.Config) {
 	})
 	w.idMaps("uidMappings", c.UIDMappings)
 	w.idMaps("gidMappings", c.GIDMappings)
-	if c.TimeOffsets != nil {
+	if len(c.TimeOffsets) > 0 {
 		w.key("timeOffsets")
 		w.open('{')
-		for clock, off := range c.TimeOffsets {
+		for _, clock := range slices.Sorted(maps.Keys(c.TimeOffsets)) {
+			off := c.TimeOffsets[clock]
 			w.key(clock)
 			w.open('{')
 			w.int("secs", off.Secs)
@@ -313,15 +316,17 @@ func (w *jsonWriter) uint32s(name string, list []uint32) {
 	w.b = append(w.b, ']')
 }
 
+// strMap writes m with sorted keys, as encoding/json does; an empty map
+// as null, which reads back nil as the omitted member of json.Marshal did.
 func (w *jsonWriter) strMap(name string, m map[string]string) {
 	w.key(name)
-	if m == nil {
+	if len(m) == 0 {
 		w.b = append(w.b, "null"...)
 		return
 	}
 	w.open('{')
-	for k, v := range m {
-		w.str(k, v)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		w.str(k, m[k])
 	}
 	w.close('}')
 }

@@ -153,3 +153,43 @@ func TestEncodeStateRoundTrips(t *testing.T) {
 		t.Fatalf("round trip of a sparse state differs: %s", encodeState(&empty))
 	}
 }
+
+// TestLockSeesARecreatedContainer: after a delete and a create of the same
+// id, the new state file may get the old one's inode number; lock must
+// still see that the container was replaced (it used to return the stale
+// state, and `run` then deleted the new container's state).
+func TestLockSeesARecreatedContainer(t *testing.T) {
+	// On a disk filesystem (ext4 here) a freed inode number is soon given
+	// out again; tmpfs, where t.TempDir usually is, never reuses them.
+	root, err := os.MkdirTemp("/var/tmp", "husk-state-test-")
+	if err != nil {
+		root = t.TempDir()
+	} else {
+		t.Cleanup(func() { os.RemoveAll(root) })
+	}
+	dir := filepath.Join(root, "c")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := &savedState{ID: "c", InitPid: 100, InitStartTime: 7, Config: &configs.Config{Rootfs: "/"}}
+	if err := writeStateFile(dir, old); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{id: "c", dir: dir, saved: old}
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	recreated := &savedState{ID: "c", InitPid: 200, InitStartTime: 9, Config: &configs.Config{Rootfs: "/"}}
+	if err := writeStateFile(dir, recreated); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := c.lock()
+	if err == nil {
+		unlock()
+		t.Fatalf("lock accepted a re-created container (init pid %d)", c.saved.InitPid)
+	}
+}

@@ -152,7 +152,7 @@ func (r *jsonReader) intPointer(p **int) error {
 		*p = nil
 		return nil
 	}
-	n, err := r.int(strconv64IntSize)
+	n, err := r.int(intBits)
 	v := int(n)
 	*p = &v
 	return err
@@ -169,9 +169,9 @@ func (r *jsonReader) uint32Pointer(p **uint32) error {
 	return err
 }
 
-// strconv64IntSize is the size of int, which encoding/json parses an int
+// intBits is the size of int in bits, which encoding/json parses an int
 // field with.
-const strconv64IntSize = 32 << (^uint(0) >> 63)
+const intBits = 32 << (^uint(0) >> 63)
 
 // deferred decodes a rarely present member with encoding/json.
 func (r *jsonReader) deferred(target any) error {

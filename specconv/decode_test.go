@@ -2,8 +2,10 @@ package specconv
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -186,4 +188,42 @@ func TestFastDecodeCoversEveryField(t *testing.T) {
 			t.Errorf("the fast decoder declined %.60q: %v", doc, err)
 		}
 	}
+}
+
+// TestFastDecodeLargeObjects: a map member with many keys is decoded by
+// the fast decoder (no per-key duplicate search: the last wins, as with
+// encoding/json); a struct member with more members than any spec type
+// has fields is left to encoding/json, whose cost is linear.
+func TestFastDecodeLargeObjects(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"annotations": {`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%07d": "v"`, i)
+	}
+	b.WriteString(`, "k0000001": "last wins"}}`)
+	spec, err := decodeFast([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("the fast decoder declined a large annotations map: %v", err)
+	}
+	if len(spec.Annotations) != 20000 || spec.Annotations["k0000001"] != "last wins" {
+		t.Fatalf("annotations: %d keys, k0000001 = %q", len(spec.Annotations), spec.Annotations["k0000001"])
+	}
+	checkLazyMatchesUnmarshal(t, []byte(b.String()))
+
+	b.Reset()
+	b.WriteString(`{"process": {`)
+	for i := range maxStructMembers + 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"unknown%d": 1`, i)
+	}
+	b.WriteString(`}}`)
+	if _, err := decodeFast([]byte(b.String())); err == nil {
+		t.Fatal("the fast decoder took a struct object with more members than maxStructMembers")
+	}
+	checkLazyMatchesUnmarshal(t, []byte(b.String()))
 }

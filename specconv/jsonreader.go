@@ -51,15 +51,40 @@ func (r *jsonReader) null() bool {
 	return false
 }
 
-// object calls member for each member of the object that comes next, with
-// its name; member must consume the value. Names must be plain ASCII and
-// unique (case-insensitively: encoding/json matches fields that way).
+// maxStructMembers bounds the members of an object decoded into a
+// struct: none of the runtime-spec's has half as many fields, and the
+// duplicate check below is quadratic. A bigger object is left to
+// encoding/json.
+const maxStructMembers = 64
+
+// object calls member for each member of the object that comes next, to
+// be decoded into a struct, with its name; member must consume the value.
+// Names must be plain ASCII and unique (case-insensitively: encoding/json
+// matches fields that way and merges duplicates).
 func (r *jsonReader) object(member func(name string) error) error {
+	var seen []string
+	return r.members(func(name string) error {
+		if len(seen) == maxStructMembers {
+			return errDecline
+		}
+		for _, s := range seen {
+			if equalFoldASCII(s, name) {
+				return errDecline
+			}
+		}
+		seen = append(seen, name)
+		return member(name)
+	})
+}
+
+// members calls member for each member of the object that comes next,
+// with its name (plain ASCII), without checking for duplicates: for maps,
+// where the last of equal keys wins as with encoding/json.
+func (r *jsonReader) members(member func(name string) error) error {
 	if r.next() != '{' {
 		return errDecline
 	}
 	r.pos++
-	var seen []string
 	for {
 		switch r.next() {
 		case '}':
@@ -73,12 +98,6 @@ func (r *jsonReader) object(member func(name string) error) error {
 		if err != nil {
 			return err
 		}
-		for _, s := range seen {
-			if equalFoldASCII(s, name) {
-				return errDecline
-			}
-		}
-		seen = append(seen, name)
 		if r.next() != ':' {
 			return errDecline
 		}
@@ -306,7 +325,7 @@ func (r *jsonReader) stringMap() (map[string]string, error) {
 		return nil, nil
 	}
 	m := map[string]string{}
-	err := r.object(func(name string) error {
+	err := r.members(func(name string) error {
 		if r.next() == 'n' {
 			return errDecline
 		}
