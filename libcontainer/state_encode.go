@@ -268,39 +268,19 @@ func (w *jsonWriter) list(n int, element func(i int)) {
 	w.first = false
 }
 
-func (w *jsonWriter) strs(name string, list []string) {
-	w.key(name)
-	if list == nil {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, s := range list {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.quote(s)
-	}
-	w.b = append(w.b, ']')
-}
+func (w *jsonWriter) strs(name string, list []string) { array(w, name, list, w.quote) }
 
 func (w *jsonWriter) ints(name string, list []int) {
-	w.key(name)
-	if list == nil {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, v := range list {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = strconv.AppendInt(w.b, int64(v), 10)
-	}
-	w.b = append(w.b, ']')
+	array(w, name, list, func(v int) { w.b = strconv.AppendInt(w.b, int64(v), 10) })
 }
 
 func (w *jsonWriter) uint32s(name string, list []uint32) {
+	array(w, name, list, func(v uint32) { w.b = strconv.AppendUint(w.b, uint64(v), 10) })
+}
+
+// array writes the member name with list as a JSON array of scalars, each
+// written by elem; a nil list as null.
+func array[T any](w *jsonWriter, name string, list []T, elem func(T)) {
 	w.key(name)
 	if list == nil {
 		w.b = append(w.b, "null"...)
@@ -311,7 +291,7 @@ func (w *jsonWriter) uint32s(name string, list []uint32) {
 		if i > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.b = strconv.AppendUint(w.b, uint64(v), 10)
+		elem(v)
 	}
 	w.b = append(w.b, ']')
 }
