@@ -81,10 +81,10 @@ func TestExecModeProcessSettings(t *testing.T) {
 	}
 }
 
-// TestExecModeCwdAsUser: the cwd is entered after the credentials change,
-// with the user's permissions: a directory only root may enter is an
-// error for uid 1000, and fine for root.
-func TestExecModeCwdAsUser(t *testing.T) {
+// TestExecModeCwdRootFirst: the cwd is entered as root before the
+// credentials change, as runc does: uid 1000 starts in a directory only
+// root may enter (and cannot read it). A missing cwd is still an error.
+func TestExecModeCwdRootFirst(t *testing.T) {
 	requireRoot(t)
 	requireStaticBusybox(t)
 	_, rootfs := makeRootfs(t)
@@ -93,16 +93,16 @@ func TestExecModeCwdAsUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := Request{SyncFD: -1, Exec: true, Chroot: rootfs, Creds: testCreds(t), Cwd: "/private"}
-	run := runExecMode(t, req.Env(), nil, "/bin/busybox", "pwd")
-	want := "husk: nsenter: process.cwd /private: Permission denied\n"
-	if run.code != 127 || run.stderr != want || run.stdout != "" {
-		t.Errorf("uid 1000: exit %d, stdout %q, stderr %q; want 127 and %q", run.code, run.stdout, run.stderr, want)
+	run := runExecMode(t, req.Env(), nil, "/bin/busybox", "sh", "-c", "pwd; busybox test -r . || echo unreadable")
+	if run.code != 0 || run.stdout != "/private\nunreadable\n" || run.stderr != "" {
+		t.Errorf("uid 1000: exit %d, stdout %q, stderr %q; want 0 and \"/private\\nunreadable\\n\"", run.code, run.stdout, run.stderr)
 	}
 
-	req.Creds = nil
+	req.Cwd = "/missing"
 	run = runExecMode(t, req.Env(), nil, "/bin/busybox", "pwd")
-	if run.code != 0 || run.stdout != "/private\n" || run.stderr != "" {
-		t.Errorf("root: exit %d, stdout %q, stderr %q; want 0 and \"/private\\n\"", run.code, run.stdout, run.stderr)
+	want := "husk: nsenter: process.cwd /missing: No such file or directory\n"
+	if run.code != 127 || run.stderr != want {
+		t.Errorf("missing cwd: exit %d, stderr %q; want 127 and %q", run.code, run.stderr, want)
 	}
 }
 

@@ -325,3 +325,26 @@ func TestCwdCreatedWithoutMountNamespace(t *testing.T) {
 		t.Fatalf("pwd = %q, want /newdir/sub", out)
 	}
 }
+
+// TestCwdEnteredAsRootFirst: like runc, the runtime enters process.cwd
+// before it takes the user's credentials, so a user may start in a
+// directory only root may enter (without being able to read it), and so
+// may a startContainer hook that runs with the workload's credentials.
+func TestCwdEnteredAsRootFirst(t *testing.T) {
+	h := newHarness(t)
+	b := h.newBundle()
+	if err := os.Mkdir(b.path("secret"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b.spec.Process.User = specs.User{UID: huskUID, GID: huskGID}
+	b.spec.Process.Cwd = "/secret"
+	rec := h.newHookRecorder(b)
+	b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{rec.hook("startContainer", `pwd > "$out/$0.pwd"`)}}
+	b.shell(`pwd; test -r . || echo unreadable`)
+	if out := h.runOK(b); out != "/secret\nunreadable\n" {
+		t.Fatalf("output %q, want the process to start in /secret without reading it", out)
+	}
+	if got := strings.TrimSpace(rec.read("startContainer", "pwd")); got != "/secret" {
+		t.Errorf("the startContainer hook ran in %q, want /secret", got)
+	}
+}

@@ -84,20 +84,42 @@ static void setup_console(const struct failer *f, int peer)
 		die(f, errno, "process.terminal: set controlling tty");
 }
 
-// cwd_enter changes into the process's cwd, then makes sure it is inside
-// the root: a leaked fd as cwd would show up as a path outside it
-// (CVE-2024-21626). The raw getcwd syscall is used because it says
-// "(unreachable)/..." where glibc's getcwd only fails.
-void cwd_enter(const struct failer *f, const char *cwd)
+// cwd_check makes sure the cwd just entered is inside the root: a leaked
+// fd as cwd would show up as a path outside it (CVE-2024-21626). The raw
+// getcwd syscall is used because it says "(unreachable)/..." where
+// glibc's getcwd only fails.
+static void cwd_check(const struct failer *f, const char *cwd)
 {
 	char wd[PATH_MAX];
 
-	if (chdir(cwd) < 0)
-		die(f, errno, "process.cwd %s", cwd);
 	if (syscall(SYS_getcwd, wd, sizeof(wd)) < 0)
 		die(f, errno, "process.cwd %s: resolves outside the container (\"\")", cwd);
 	if (wd[0] != '/')
 		die(f, 0, "process.cwd %s: resolves outside the container (\"%s\")", cwd, wd);
+}
+
+// cwd_enter changes into the process's cwd and checks it.
+void cwd_enter(const struct failer *f, const char *cwd)
+{
+	if (chdir(cwd) < 0)
+		die(f, errno, "process.cwd %s", cwd);
+	cwd_check(f, cwd);
+}
+
+// cwd_try is the first attempt, made before the credentials change, as
+// runc makes it: root may enter a directory the user may not (the process
+// then starts there, without the right to read it). A refusal (EACCES,
+// EPERM: root squashed on NFS, say) is returned for a second attempt as
+// the user, with cwd_enter; any other error is fatal.
+int cwd_try(const struct failer *f, const char *cwd)
+{
+	if (chdir(cwd) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return errno;
+		die(f, errno, "process.cwd %s", cwd);
+	}
+	cwd_check(f, cwd);
+	return 0;
 }
 
 // executable_error is 0 if path is something execve could run, or why
@@ -237,10 +259,13 @@ void plan_run(struct init_ctx *ctx, struct exec_plan *p)
 	if (p->console_fd >= 0)
 		setup_console(f, p->console_fd);
 	if (has_process) {
+		// As root first, then (if root was refused) as the user: runc's
+		// order.
+		int cwd_refused = cwd_try(f, p->cwd);
 		creds_apply(f, ctx->procfd, &p->creds);
 		umask((p->flags & PLAN_UMASK_SET) != 0 ? (mode_t)p->umask : 022);
-		// As the user: a cwd the user may not enter is an error.
-		cwd_enter(f, p->cwd);
+		if (cwd_refused)
+			cwd_enter(f, p->cwd);
 		// After the chdir and as the user: relative paths resolve
 		// from the cwd, with the user's permissions.
 		look_path(f, p->args[0], p->env, path);

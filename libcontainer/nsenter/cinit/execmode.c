@@ -226,14 +226,15 @@ void exec_request_run(const struct failer *f, const struct exec_request *r, int 
 	step_fail.prefix = "nsenter: ";
 	if (r->has_umask)
 		umask((mode_t)r->umask);
+	// The cwd as the init enters it: as root first, then (if root was
+	// refused) as the user.
+	int cwd_refused = r->cwd != NULL ? cwd_try(&step_fail, r->cwd) : 0;
 	if (r->has_creds) {
 		creds_apply(&step_fail, r->procfd, &r->creds);
 		if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			die(f, errno, "nsenter: set no_new_privs");
 	}
-	// As the user, as the init does: a cwd the user may not enter is an
-	// error, not something root enters on the user's behalf.
-	if (r->cwd != NULL)
+	if (cwd_refused)
 		cwd_enter(&step_fail, r->cwd);
 	if (alive >= 0)
 		die_with_intermediate(f, alive);

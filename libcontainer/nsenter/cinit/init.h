@@ -66,7 +66,9 @@ void creds_apply(const struct failer *f, int procfd, const struct creds *c);
 int is_proc_root(int fd);
 // rlimits_apply calls setrlimit for each of the n limits, in order.
 void rlimits_apply(const struct failer *f, const struct plan_rlimit *rlimits, uint32_t n);
-// cwd_enter changes into cwd and dies if the result is outside the root.
+// cwd_enter changes into cwd and dies if the result is outside the root;
+// cwd_try does the same but returns EACCES or EPERM instead of dying.
 void cwd_enter(const struct failer *f, const char *cwd);
+int cwd_try(const struct failer *f, const char *cwd);
 
 #endif
