@@ -78,12 +78,22 @@ func (s *initSetup) onThread() error {
 	// Preferably the runtime's own /proc, opened while this thread is
 	// still in the runtime's mount namespace: trusted, and no new procfs
 	// instance to make and dissolve (procfs.OpenOwn). When it does not
-	// qualify (another pid namespace's, read-only), a new instance made
-	// after the join, as procfs.Open does.
-	proc, ownErr := procfs.OpenOwn()
-	if ownErr == nil {
-		defer proc.Close()
+	// qualify (another pid namespace's, read-only), procfs.Open, also
+	// before the join (a new instance for this pid namespace; its
+	// fallbacks must number pids as we do too).
+	proc, err := procfs.OpenOwn()
+	if err != nil {
+		ownErr := err
+		if proc, err = procfs.Open(); err == nil {
+			if err = proc.CheckSelf(); err != nil {
+				proc.Close()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("setup: %w (and the runtime's /proc: %w)", err, ownErr)
+		}
 	}
+	defer proc.Close()
 	// Read now, through the runtime's /proc: after pivot_root it would be
 	// the container's, where a config mount could cover it.
 	lastCap, err := capabilities.LastCap()
@@ -93,12 +103,6 @@ func (s *initSetup) onThread() error {
 	s.lastCap = lastCap
 	if err := s.joinInitNamespaces(); err != nil {
 		return err
-	}
-	if ownErr != nil {
-		if proc, err = procfs.Open(); err != nil {
-			return fmt.Errorf("setup: %w (and %w)", err, ownErr)
-		}
-		defer proc.Close()
 	}
 	s.proc = proc
 	hostIDs, err := readIDMaps(proc, s.p.pid)

@@ -84,6 +84,25 @@ func OpenOwn() (*Handle, error) {
 	return &Handle{root: os.NewFile(uintptr(fd), "procfs")}, nil
 }
 
+// CheckSelf fails unless the handle's procfs numbers processes as the
+// caller's pid namespace does ("self" is the caller), so that <pid> paths
+// through it name the processes the caller means.
+func (h *Handle) CheckSelf() error {
+	return checkSelf(int(h.root.Fd()))
+}
+
+func checkSelf(fd int) error {
+	buf := make([]byte, 32)
+	n, err := unix.Readlinkat(fd, "self", buf)
+	if err != nil {
+		return fmt.Errorf("readlink self: %w (a procfs of another pid namespace?)", err)
+	}
+	if self := string(buf[:n]); self != strconv.Itoa(os.Getpid()) {
+		return fmt.Errorf("self is %s, not %d: a procfs of another pid namespace", self, os.Getpid())
+	}
+	return nil
+}
+
 // verifyOwnProc checks the conditions of OpenOwn on an open /proc.
 func verifyOwnProc(fd int) error {
 	if err := verifyProcRoot(fd); err != nil {
@@ -96,15 +115,7 @@ func verifyOwnProc(fd int) error {
 	if fs.Flags&unix.ST_RDONLY != 0 {
 		return errors.New("mounted read-only")
 	}
-	buf := make([]byte, 32)
-	n, err := unix.Readlinkat(fd, "self", buf)
-	if err != nil {
-		return fmt.Errorf("readlink self: %w (a procfs of another pid namespace?)", err)
-	}
-	if self := string(buf[:n]); self != strconv.Itoa(os.Getpid()) {
-		return fmt.Errorf("self is %s, not %d: a procfs of another pid namespace", self, os.Getpid())
-	}
-	return nil
+	return checkSelf(fd)
 }
 
 // openNewInstance makes a new procfs superblock for the caller's pid

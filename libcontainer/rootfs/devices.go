@@ -162,10 +162,14 @@ func (mt *mounter) fixDeviceOwnership(t *target, d configs.Device, fileType uint
 // kernels, a seccomp profile older than the syscall may answer EPERM, and
 // the path-based chmod reports a real error itself.
 func chmodFd(mt *mounter, f *os.File, mode uint32) error {
-	if err := unix.Fchmodat(fd(f), "", mode, unix.AT_EMPTY_PATH); err == nil {
+	first := unix.Fchmodat(fd(f), "", mode, unix.AT_EMPTY_PATH)
+	if first == nil {
 		return nil
 	}
-	return os.Chmod(mt.proc.FdPath(fd(f)), os.FileMode(mode))
+	if err := os.Chmod(mt.proc.FdPath(fd(f)), os.FileMode(mode)); err != nil {
+		return fmt.Errorf("chmod %#o: %w (fchmodat2: %v)", mode, err, first)
+	}
+	return nil
 }
 
 // bindHostDevice bind-mounts the host's node at the same path onto an empty

@@ -60,6 +60,12 @@ func Relax(ns uint64) (previous uint64, err error) {
 		return 0, err
 	}
 	defer unix.Close(proc)
+	// Thread ids must be numbered as this /proc numbers them: under the
+	// /proc of an outer pid namespace, /proc/<our tid> is another process
+	// (the host's pid 1 for a caller that is pid 1 of its namespace).
+	if err := checkSelf(proc); err != nil {
+		return 0, err
+	}
 	// The calling thread last: a thread it clones while an earlier write
 	// fails would inherit ns and be missed by the rollback.
 	runtime.LockOSThread()
@@ -125,6 +131,19 @@ func openProc() (int, error) {
 		return -1, fmt.Errorf("/proc is not a procfs (type %#x, %v)", fs.Type, err)
 	}
 	return fd, nil
+}
+
+// checkSelf fails unless /proc's "self" is the calling process.
+func checkSelf(proc int) error {
+	buf := make([]byte, 32)
+	n, err := unix.Readlinkat(proc, "self", buf)
+	if err != nil {
+		return fmt.Errorf("relax timer slack: readlink /proc/self: %w", err)
+	}
+	if self := string(buf[:n]); self != strconv.Itoa(os.Getpid()) {
+		return fmt.Errorf("relax timer slack: /proc is another pid namespace's (self is %s, not %d)", self, os.Getpid())
+	}
+	return nil
 }
 
 // threadIDs lists the threads of the calling process, last the one

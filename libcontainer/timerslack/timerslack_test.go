@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -130,5 +131,37 @@ func TestDoZeroChangesNothing(t *testing.T) {
 		return nil
 	}); err != nil || !called {
 		t.Fatalf("Do(0) = %v, called %v", err, called)
+	}
+}
+
+// childEnv marks the re-executed test binary running in a new pid
+// namespace under the parent's /proc.
+const childEnv = "HUSK_TIMERSLACK_TEST_CHILD"
+
+// TestRelaxRefusesAnotherPidNamespacesProc: in a new pid namespace whose
+// /proc is still the outer one, the caller's thread ids name other
+// processes there (pid 1 would be the host's init): Relax must refuse
+// instead of writing their timer slack.
+func TestRelaxRefusesAnotherPidNamespacesProc(t *testing.T) {
+	if os.Getenv(childEnv) == "" {
+		requireCapSysNice(t)
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+			t.Fatalf("child test failed (%v):\n%s", err, out)
+		}
+		return
+	}
+	if os.Getpid() != 1 {
+		t.Fatalf("the child is pid %d, not 1 of a new pid namespace", os.Getpid())
+	}
+	hostInit, _ := os.ReadFile("/proc/1/timerslack_ns")
+	if _, err := Relax(3_000_000); err == nil || !strings.Contains(err.Error(), "another pid namespace") {
+		t.Fatalf("Relax under the outer /proc: err = %v, want a refusal", err)
+	}
+	if now, _ := os.ReadFile("/proc/1/timerslack_ns"); string(now) != string(hostInit) {
+		t.Fatalf("the outer pid 1's slack changed: %q -> %q", hostInit, now)
 	}
 }
