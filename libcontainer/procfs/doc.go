@@ -18,7 +18,7 @@
 // /proc, opened before the join, stays on that instance after it.
 //
 // Use this package only from the container init, or from the runtime for
-// the container it sets up (Open from inside the container's namespaces,
-// OpenOwn from before joining them). It is not a general procfs reader: for
+// the container it sets up and for its own threads (OpenOwn before joining
+// a container's namespaces; Open, a new instance, when OpenOwn refuses). It is not a general procfs reader: for
 // ordinary tools reading /proc directly is fine.
 package procfs

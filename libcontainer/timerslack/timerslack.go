@@ -24,10 +24,10 @@ package timerslack
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 
+	"github.com/huskrt/husk/libcontainer/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,17 +55,15 @@ func Relax(ns uint64) (previous uint64, err error) {
 	if err != nil {
 		return 0, err
 	}
-	proc, err := openProc()
+	// The caller's own /proc, checked to be a writable procfs of its pid
+	// namespace: thread ids must be numbered as it numbers them (under
+	// an outer pid namespace's /proc, /proc/<our tid> is another process,
+	// the host's pid 1 for a caller that is pid 1 of its namespace).
+	proc, err := procfs.OpenOwn()
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("relax timer slack: %w", err)
 	}
-	defer unix.Close(proc)
-	// Thread ids must be numbered as this /proc numbers them: under the
-	// /proc of an outer pid namespace, /proc/<our tid> is another process
-	// (the host's pid 1 for a caller that is pid 1 of its namespace).
-	if err := checkSelf(proc); err != nil {
-		return 0, err
-	}
+	defer proc.Close()
 	// The calling thread last: a thread it clones while an earlier write
 	// fails would inherit ns and be missed by the rollback.
 	runtime.LockOSThread()
@@ -118,42 +116,13 @@ func set(ns uint64) error {
 	return nil
 }
 
-// openProc opens /proc and checks that it is a procfs root, so a writable
-// file put there by a careless bind mount is not written to.
-func openProc() (int, error) {
-	fd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open /proc: %w", err)
-	}
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != unix.PROC_SUPER_MAGIC {
-		unix.Close(fd)
-		return -1, fmt.Errorf("/proc is not a procfs (type %#x, %v)", fs.Type, err)
-	}
-	return fd, nil
-}
-
-// checkSelf fails unless /proc's "self" is the calling process.
-func checkSelf(proc int) error {
-	buf := make([]byte, 32)
-	n, err := unix.Readlinkat(proc, "self", buf)
-	if err != nil {
-		return fmt.Errorf("relax timer slack: readlink /proc/self: %w", err)
-	}
-	if self := string(buf[:n]); self != strconv.Itoa(os.Getpid()) {
-		return fmt.Errorf("relax timer slack: /proc is another pid namespace's (self is %s, not %d)", self, os.Getpid())
-	}
-	return nil
-}
-
 // threadIDs lists the threads of the calling process, last the one
 // whose id is last.
-func threadIDs(proc, last int) ([]int, error) {
-	fd, err := unix.Openat(proc, "self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func threadIDs(proc *procfs.Handle, last int) ([]int, error) {
+	dir, err := proc.Open("self/task", unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
-		return nil, fmt.Errorf("open /proc/self/task: %w", err)
+		return nil, err
 	}
-	dir := os.NewFile(uintptr(fd), "/proc/self/task")
 	defer dir.Close()
 	names, err := dir.Readdirnames(-1)
 	if err != nil {
@@ -171,22 +140,10 @@ func threadIDs(proc, last int) ([]int, error) {
 // setThread writes a thread's slack through /proc/<tid>/timerslack_ns, the
 // only interface for a thread other than the caller. A thread that exited
 // meanwhile is not an error.
-func setThread(proc, tid int, ns uint64) error {
-	name := strconv.Itoa(tid) + "/timerslack_ns"
-	how := unix.OpenHow{
-		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS,
-	}
-	fd, err := unix.Openat2(proc, name, &how)
+func setThread(proc *procfs.Handle, tid int, ns uint64) error {
+	err := proc.WriteFile(strconv.Itoa(tid)+"/timerslack_ns", []byte(strconv.FormatUint(ns, 10)))
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("open /proc/%s: %w", name, err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, []byte(strconv.FormatUint(ns, 10))); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("write /proc/%s: %w", name, err)
-	}
-	return nil
+	return err
 }
