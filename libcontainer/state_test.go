@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huskrt/husk/internal/testutil"
 	"github.com/huskrt/husk/libcontainer/configs"
 )
 
@@ -81,51 +82,13 @@ func TestLockRereadsOnlyAChangedStateFile(t *testing.T) {
 	}
 }
 
-// fillAll sets every exported field reachable from v to a non-zero value:
-// one element per slice, one entry per map, allocated pointers.
-func fillAll(v reflect.Value, depth int) {
-	switch v.Kind() {
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		fillAll(v.Elem(), depth+1)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fillAll(v.Field(i), depth+1)
-			}
-		}
-	case reflect.Slice:
-		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
-		fillAll(v.Index(0), depth+1)
-		fillAll(v.Index(1), depth+2)
-	case reflect.Map:
-		m := reflect.MakeMap(v.Type())
-		key := reflect.New(v.Type().Key()).Elem()
-		fillAll(key, depth+1)
-		val := reflect.New(v.Type().Elem()).Elem()
-		fillAll(val, depth+1)
-		m.SetMapIndex(key, val)
-		v.Set(m)
-	case reflect.String:
-		v.SetString("s\"\\\x01é<" + strconv.Itoa(depth))
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(-int64(depth + 1))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		v.SetUint(uint64(depth + 1))
-	}
-}
-
 // TestEncodeStateRoundTrips: the hand-written state encoder writes every
 // field so that encoding/json reads it back equal. A field added to the
 // state or the configs types without the encoder fails here.
 func TestEncodeStateRoundTrips(t *testing.T) {
 	var s savedState
-	fillAll(reflect.ValueOf(&s).Elem(), 0)
+	testutil.FillAll(reflect.ValueOf(&s).Elem(), func(depth int) string { return "s\"\\\x01é<" + strconv.Itoa(depth) })
 	s.Created = time.Date(2026, 11, 29, 10, 11, 12, 123456789, time.UTC)
-	// Unsigned fields that a negative int would wrap are set by fillAll;
-	// runes and ints that must be valid stay as filled.
 	data := encodeState(&s)
 	if !json.Valid(data) {
 		t.Fatalf("encodeState wrote invalid JSON: %s", data)

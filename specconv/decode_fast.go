@@ -12,10 +12,10 @@ import (
 // encoders of the types it meets (docs/performance.md). It handles the
 // members husk reads on every start (process, root, mounts, hooks, the
 // common part of linux) and hands the rarely present ones to
-// encoding/json, as decodeLazy does. Anything it does not decode exactly
+// encoding/json. Anything it does not decode exactly
 // as json.Unmarshal would (see jsonReader) returns errDecline, and the
 // caller decodes the whole document with encoding/json instead.
-// TestFastDecodeCoversEveryField and FuzzLazyDecode compare the two.
+// TestFastDecodeCoversEveryField and FuzzDecodeSpec compare the two.
 func decodeFast(data []byte) (*specs.Spec, error) {
 	if !json.Valid(data) {
 		return nil, errDecline

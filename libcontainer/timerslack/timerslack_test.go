@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/huskrt/husk/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,18 +39,9 @@ func threadSlacks(t *testing.T) map[string]uint64 {
 
 func requireCapSysNice(t *testing.T) {
 	t.Helper()
-	if !hasEffectiveCap(unix.CAP_SYS_NICE) {
+	if !testutil.HasEffectiveCap(unix.CAP_SYS_NICE) {
 		t.Skip("setting another thread's timer slack needs CAP_SYS_NICE, which this test process lacks")
 	}
-}
-
-func hasEffectiveCap(c int) bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	return data[c/32].Effective&(1<<(c%32)) != 0
 }
 
 func TestRelaxSetsEveryThread(t *testing.T) {

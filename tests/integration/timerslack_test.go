@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/huskrt/husk/internal/testutil"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +22,7 @@ func TestTimerSlackOfChildren(t *testing.T) {
 }
 
 func checkTimerSlackOfChildren(t *testing.T, joinNetwork bool) {
-	if !hasEffectiveCap(unix.CAP_SYS_NICE) {
+	if !testutil.HasEffectiveCap(unix.CAP_SYS_NICE) {
 		t.Skip("the runtime relaxes its threads' slack, and the hooks read it, only with CAP_SYS_NICE, which this test process lacks")
 	}
 	h := newHarness(t)
@@ -80,13 +81,4 @@ for t in /proc/$PPID/task/*; do cat /proc/${t##*/}/timerslack_ns; done > "$out/$
 			}
 		}
 	}
-}
-
-func hasEffectiveCap(c int) bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	return data[c/32].Effective&(1<<(c%32)) != 0
 }
